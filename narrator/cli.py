@@ -1,0 +1,170 @@
+"""The command line: parse options, call the pipeline, turn errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import ExitStatus, InputError, NarratorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ARTICLE_SUFFIXES = (".txt", ".text")
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"narrator: {message}", err=True)
+    sys.exit(status)
+
+
+def translate_errors(command: F) -> F:
+    """Turn NarratorError into one line on stderr and its exit code; --debug shows tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return command(*args, **kwargs)
+        except NarratorError as exc:
+            if debug:
+                raise
+            _fail(f"error: {exc}", exc.exit_status)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted; the output folder is as it was before this article", ExitStatus.INTERRUPTED)
+        except Exception as exc:  # a bug: say so briefly, --debug shows it all
+            if debug:
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", ExitStatus.ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="narrator")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def main(debug: bool) -> None:
+    """Turn written articles into podcast episodes, offline.
+
+    \b
+    Example:
+      narrator narrate seeds/*.txt -o output
+    """
+
+
+def expand_inputs(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; folders become the articles inside them, in name order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+            if not inside:
+                raise InputError(f"folder has no articles to read (looked for {', '.join(ARTICLE_SUFFIXES)})", path)
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
+
+
+class _Bar:
+    """A progress bar over sentences on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def start(self, label: str, total: int) -> None:
+        if self.enabled:
+            short = label if len(label) <= 40 else label[:39] + "…"
+            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def format_duration(ms: int) -> str:
+    """
+    >>> format_duration(221_400), format_duration(3_725_000)
+    ('3:41', '1:02:05')
+    """
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@main.command()
+@click.argument("articles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
+              show_default=True, help="Folder for the episodes.")
+@click.option("--voice", help="Voice id (see `narrator voices`); default: the engine's.")
+@click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute.  [default: 175]")
+@click.option("--bitrate", "bitrate_kbps", type=int, help="MP3 bitrate in kb/s.  [default: 64]")
+@click.option("--jobs", type=int, help="Synthesis processes.  [default: one per core]")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), envvar="NARRATOR_CACHE_DIR",
+              help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
+@translate_errors
+def narrate(articles: tuple[Path, ...], output_dir: Path, voice: str | None, rate_wpm: int | None,
+            bitrate_kbps: int | None, jobs: int | None, cache_dir: Path | None, no_cache: bool, quiet: bool) -> None:
+    """Narrate ARTICLES (text files or folders of them) into MP3 episodes with chapters and captions.
+
+    Each article becomes STEM.mp3 with STEM.vtt, STEM.srt and STEM.chapters.json
+    in the output folder.
+
+    \b
+    Example:
+      narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
+    """
+    from .pipeline import narrate_article, read, slugify
+    from .settings import resolve
+
+    settings = resolve(output_dir=output_dir, voice=voice, rate_wpm=rate_wpm, bitrate_kbps=bitrate_kbps,
+                       jobs=jobs, cache_dir=cache_dir, no_cache=no_cache)
+    # Read everything first: a bad input stops the run before anything is written.
+    inputs = [read(path) for path in expand_inputs(articles)]
+    bar = _Bar(enabled=not quiet and sys.stderr.isatty())
+    from .pipeline import Progress
+
+    progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
+    for article in inputs:
+        stem = slugify(Path(article.source).stem)
+        try:
+            episode = narrate_article(article, settings, stem=stem, progress=progress)
+        finally:
+            bar.finish()
+        if not quiet:
+            t = episode.timeline
+            click.echo(f"{episode.files.mp3}  {format_duration(t.duration_ms)}  {len(t.chapters)} chapters  "
+                       f"{len(t.cues)} captions  {t.loudness.target_lufs:.0f} LUFS")
+
+
+@main.command()
+@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
+@translate_errors
+def voices(engine: str) -> None:
+    """List the installed voices: id, languages, gender and name.
+
+    \b
+    Example:
+      narrator voices | grep -w de
+    """
+    from .engines import create_engine
+
+    for voice in create_engine(engine).voices():
+        click.echo(f"{voice.id:<24} {','.join(voice.languages):<10} {voice.gender or '-':<7} {voice.name}")

@@ -1,0 +1,133 @@
+"""pyttsx3: espeak-ng on Linux, SAPI5 on Windows, the system voices on macOS.
+
+pyttsx3 2.99 over espeak-ng 1.51 has quirks this module hides (measured on Debian 12):
+a fresh engine's first save_to_file() writes no file, so the engine is warmed up once;
+the driver prints "Audio saved to ..." on stdout, so stdout is silenced around it;
+it concatenates audio bytes as they arrive, so callers keep texts sentence-sized;
+and a call can come back with no audio, so every result is checked and retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+import tempfile
+import wave
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ..errors import EngineUnavailable, SynthesisError
+from . import Audio, Voice
+
+RETRIES = 3
+
+
+def _install_hint() -> str:
+    system = platform.system()
+    if system == "Linux":
+        return "apt-get install espeak-ng libespeak-ng1"
+    if system == "Darwin":
+        return "pyttsx3 uses the macOS system voices (pip install pyobjc if it is missing)"
+    return "pyttsx3 uses SAPI5 (pip install pywin32 if it is missing)"
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence both Python's and the C library's stdout: the driver prints on every save."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+class Pyttsx3Engine:
+    name = "pyttsx3"
+
+    def __init__(self) -> None:
+        try:
+            import pyttsx3
+        except ImportError as exc:
+            raise EngineUnavailable(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from exc
+        try:
+            with _quiet_stdout():
+                self._engine: Any = pyttsx3.init()
+        except (OSError, RuntimeError, ImportError) as exc:
+            raise EngineUnavailable(f"the speech engine cannot start ({exc}): {_install_hint()}") from exc
+        self.version = self.probe_version()
+        self._tmp = Path(tempfile.mkdtemp(prefix="narrator-tts-"))
+        self._warm = False
+
+    @classmethod
+    def probe_version(cls) -> str:
+        """pyttsx3's version and the backend's, read without initialising the backend."""
+        try:
+            version = metadata.version("pyttsx3")
+        except metadata.PackageNotFoundError:
+            raise EngineUnavailable("pyttsx3 is not installed: pip install pyttsx3") from None
+        backend = platform.system().lower()
+        if backend == "linux":
+            try:
+                from pyttsx3.drivers import _espeak
+
+                info = _espeak.Info()  # type: ignore[attr-defined]
+                backend = "espeak-ng-" + (info.decode() if isinstance(info, bytes) else str(info))
+            except (OSError, AttributeError) as exc:
+                raise EngineUnavailable(f"libespeak-ng cannot be loaded ({exc}): {_install_hint()}") from exc
+        return f"pyttsx3-{version}/{backend}"
+
+    def voices(self) -> tuple[Voice, ...]:
+        found = []
+        for v in self._engine.getProperty("voices"):
+            languages = tuple(
+                lang.decode("utf-8", "ignore") if isinstance(lang, bytes) else str(lang) for lang in (v.languages or ())
+            )
+            found.append(Voice(id=v.id, name=v.name or v.id, languages=languages, gender=(v.gender or "").lower()))
+        return tuple(found)
+
+    def default_voice(self) -> str:
+        return str(self._engine.getProperty("voice") or "")
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Audio:
+        if voice:
+            try:
+                self._engine.setProperty("voice", voice)
+            except (ValueError, KeyError) as exc:
+                raise SynthesisError(f"voice {voice!r} cannot be used: {exc}") from exc
+        self._engine.setProperty("rate", rate)
+        if not self._warm:
+            self._say("Warming up.", self._tmp / "warm.wav")
+            self._warm = True
+        target = self._tmp / "clip.wav"
+        for _attempt in range(RETRIES):
+            audio = self._say(text, target)
+            if audio is not None and audio.pcm:
+                return audio
+        raise SynthesisError(f"the engine returned no audio {RETRIES} times for: {text[:80]!r}")
+
+    def _say(self, text: str, target: Path) -> Audio | None:
+        target.unlink(missing_ok=True)
+        with _quiet_stdout():
+            self._engine.save_to_file(text, str(target))
+            self._engine.runAndWait()
+        try:
+            with wave.open(str(target), "rb") as wav:
+                if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+                    raise SynthesisError(
+                        f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit audio; "
+                        "narrator needs 16-bit mono"
+                    )
+                return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
+        except (FileNotFoundError, EOFError, wave.Error):
+            return None

@@ -1,0 +1,162 @@
+"""The small frozen dataclasses that flow between the pipeline's stages.
+
+Times are integer milliseconds (``_ms``), sizes bytes (``_bytes``), paths
+``pathlib.Path``, collections tuples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class BlockKind(str, Enum):
+    """What a block of an article is."""
+
+    PARAGRAPH = "paragraph"
+    HEADING = "heading"
+    CAPTION = "caption"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of an article's body, in reading order."""
+
+    kind: BlockKind
+    text: str
+    """The article's own words, whitespace normalised."""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What the reader found in an input: the parts worth narrating."""
+
+    source: str
+    """Where it came from: a path or ``-`` for standard input."""
+    title: str
+    byline: str
+    """The author as printed, without a leading "By"; empty when unknown."""
+    blocks: tuple[Block, ...]
+    dropped: tuple[str, ...] = ()
+    """Page chrome that was recognised and left out, for reporting."""
+    text_hash: str = ""
+    """SHA-256 of the decoded input text."""
+    language: str = "en"
+    """BCP 47 language tag of the text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence: what captions show and what the engine says."""
+
+    text: str
+    """The article's own words, never the spoken form."""
+    chunks: tuple[str, ...]
+    """The spoken form, split at clause boundaries into engine-sized pieces."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterPlan:
+    """A chapter before synthesis: its title and its paragraphs."""
+
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """An article segmented for narration: chapters of paragraphs of sentences."""
+
+    title: str
+    byline: str
+    language: str
+    chapters: tuple[ChapterPlan, ...]
+
+    def sentences(self) -> tuple[Sentence, ...]:
+        return tuple(s for c in self.chapters for p in c.paragraphs for s in p.sentences)
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """Synthesized speech for one chunk of text, silence trimmed from both ends."""
+
+    pcm: bytes
+    """Signed 16-bit little-endian mono samples."""
+    sample_rate: int
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) * 1000 // (2 * self.sample_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One caption: a sentence and where its sound lies in the episode."""
+
+    start_ms: int
+    """Where the sentence's sound starts in the episode."""
+    end_ms: int
+    """Where the sentence's sound ends."""
+    text: str
+    """The article's own words, never the spoken form."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """A chapter of the finished episode; chapters tile the audio without gaps."""
+
+    start_ms: int
+    end_ms: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Loudness:
+    """How the episode was brought to the podcast loudness standard."""
+
+    measured_lufs: float
+    """Integrated loudness (ITU-R BS.1770) of the stitched speech before any gain,
+    the mono channel measured as dual-mono, as it is heard on two speakers."""
+    gain_db: float
+    """Gain applied to reach ``target_lufs``."""
+    target_lufs: float
+    limit_db: float
+    """Ceiling of the peak limiter that follows the gain."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Where everything lies in the encoded episode."""
+
+    duration_ms: int
+    cues: tuple[Cue, ...]
+    chapters: tuple[Chapter, ...]
+    loudness: Loudness
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeFiles:
+    """The files of one episode, all sharing one stem."""
+
+    mp3: Path
+    vtt: Path
+    srt: Path
+    chapters_json: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """What narrating one article produced."""
+
+    article: Article
+    files: EpisodeFiles
+    timeline: Timeline
+    size_bytes: int
+    reused: bool = False
+    """True when an unchanged episode was kept as it was."""

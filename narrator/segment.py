@@ -1,0 +1,158 @@
+"""Article -> Script: sentences (pysbd), paragraphs and chapters.
+
+Chapters follow the article's headings when it has any; otherwise a chapter is a
+paragraph, and short paragraphs merge until a chapter lasts about ten seconds
+at the speaking rate. The first chapter opens with the title and the byline.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+from .article import strip_credit
+from .models import Article, BlockKind, ChapterPlan, Paragraph, Script, Sentence
+
+#: Longest piece of text sent to the engine in one call. pyttsx3's espeak driver
+#: concatenates bytes as audio arrives, so its cost grows with the square of the length.
+MAX_CHUNK_CHARS = 250
+#: Most chapters one CTOC frame can list: its entry count is a single byte (ID3 chapter spec, 3.2).
+MAX_CHAPTERS = 255
+MIN_CHAPTER_MS = 10_000
+TITLE_CHARS = 60
+
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:—–])\s+|\s+(?=[—–]\s)|\s+(?=\()")
+_MARKUP = re.compile(r"<!\[CDATA\[|\]\]>|[<>{}\[\]\\|^~`]")
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4)
+def _segmenter(language: str):  # type: ignore[no-untyped-def]
+    import pysbd
+
+    try:
+        return pysbd.Segmenter(language=language, clean=False)
+    except ValueError:  # pysbd has no rules for this language: English rules are the closest default
+        return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str, language: str = "en") -> tuple[str, ...]:
+    """Split a paragraph into sentences with pysbd, which knows abbreviations and decimals.
+
+    >>> split_sentences("Dr. Kim met U.S. officials at 9 a.m. on Monday. It rained.")
+    ('Dr. Kim met U.S. officials at 9 a.m. on Monday.', 'It rained.')
+    """
+    sentences = (s.strip() for s in _segmenter(language[:2].lower()).segment(text))
+    return tuple(s for s in sentences if s)
+
+
+def spoken_form(text: str) -> str:
+    """What the engine is given: the words only, so nothing can be read as markup.
+
+    >>> spoken_form('<speak>Hi</speak> <break time="10s"/> Tom &amp; Jerry')
+    'speak Hi /speak break time="10s"/ Tom and Jerry'
+    """
+    text = _ENTITY.sub(lambda m: " and " if m.group(1).lower() == "amp" else " ", text)
+    text = _MARKUP.sub(" ", text.replace("&", " and "))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_chunks(text: str, max_chars: int = MAX_CHUNK_CHARS) -> tuple[str, ...]:
+    """Split an over-long sentence for synthesis, at the clause boundary nearest its middle.
+
+    >>> split_chunks("one two, three four", max_chars=12)
+    ('one two,', 'three four')
+    """
+    text = text.strip()
+    if len(text) <= max_chars:
+        return (text,) if text else ()
+    middle = len(text) // 2
+    breaks = [m for m in _CLAUSE_BREAK.finditer(text) if 0 < m.start() < len(text)]
+    if not breaks:  # no clause boundary: fall back to the space nearest the middle
+        breaks = list(re.finditer(r"\s+", text))
+    if not breaks:
+        return tuple(text[i : i + max_chars] for i in range(0, len(text), max_chars))
+    cut = min(breaks, key=lambda m: abs(m.start() - middle))
+    return split_chunks(text[: cut.start()], max_chars) + split_chunks(text[cut.end() :], max_chars)
+
+
+def caption_title(text: str, limit: int = TITLE_CHARS) -> str:
+    """A chapter title made from a sentence: at most ``limit`` characters, cut on a word.
+
+    >>> caption_title("The deaths of six North Korean military officers in the Russian-occupied part")
+    'The deaths of six North Korean military officers in the…'
+    >>> caption_title("Short and sweet.")
+    'Short and sweet'
+    """
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".!?;:,")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[: limit - 1]
+    return cut.rstrip(",;:—– ") + "…"
+
+
+def make_sentence(text: str, spoken: str | None = None) -> Sentence:
+    chunks = split_chunks(spoken_form(spoken if spoken is not None else text))
+    return Sentence(text=text, chunks=chunks)
+
+
+def segment_article(article: Article, *, rate_wpm: int, min_chapter_ms: int = MIN_CHAPTER_MS) -> Script:
+    """Segment an article into chapters of paragraphs of sentences for narration.
+
+    Image captions are read, marked as such ("Image caption: ..."), without the credit.
+    """
+    opening = [make_sentence(article.title)]
+    if article.byline:
+        opening.append(make_sentence(f"By {article.byline}"))
+    sections: list[tuple[str | None, list[Paragraph]]] = [(article.title, [Paragraph(tuple(opening))])]
+    for block in article.blocks:
+        if block.kind is BlockKind.HEADING:
+            sections.append((block.text, [Paragraph((make_sentence(block.text),))]))
+            continue
+        if block.kind is BlockKind.CAPTION:
+            said = strip_credit(block.text)
+            sentences = (make_sentence(block.text, f"Image caption: {said}"),) if said else ()
+        else:
+            sentences = tuple(make_sentence(s) for s in split_sentences(block.text, article.language))
+        sentences = tuple(s for s in sentences if s.chunks)
+        if sentences:
+            sections[-1][1].append(Paragraph(sentences))
+    words_per_chapter = max(1, rate_wpm * min_chapter_ms // 60_000)
+    chapters: list[ChapterPlan] = []
+    for title, paragraphs in sections:
+        chapters.extend(_merge_short(title, paragraphs, words_per_chapter))
+    while len(chapters) > MAX_CHAPTERS:
+        chapters = list(_pairwise_merge(chapters))
+    return Script(title=article.title, byline=article.byline, language=article.language, chapters=tuple(chapters))
+
+
+def _words(paragraphs: Iterable[Paragraph]) -> int:
+    return sum(len(s.text.split()) for p in paragraphs for s in p.sentences)
+
+
+def _merge_short(title: str | None, paragraphs: list[Paragraph], min_words: int) -> list[ChapterPlan]:
+    """Group a section's paragraphs into chapters of at least ``min_words`` words.
+
+    A titled section (the opening, or under a heading) keeps its title on its first
+    chapter; the rest are titled by their first sentence.
+    """
+    groups: list[list[Paragraph]] = []
+    for paragraph in paragraphs:
+        if groups and _words(groups[-1]) < min_words:
+            groups[-1].append(paragraph)
+        else:
+            groups.append([paragraph])
+    if len(groups) > 1 and _words(groups[-1]) < min_words:
+        groups[-2].extend(groups.pop())
+    plans = []
+    for i, group in enumerate(groups):
+        name = caption_title(title if i == 0 and title else group[0].sentences[0].text)
+        plans.append(ChapterPlan(title=name, paragraphs=tuple(group)))
+    return plans
+
+
+def _pairwise_merge(chapters: list[ChapterPlan]) -> Iterable[ChapterPlan]:
+    for i in range(0, len(chapters), 2):
+        pair = chapters[i : i + 2]
+        yield ChapterPlan(title=pair[0].title, paragraphs=tuple(p for c in pair for p in c.paragraphs))

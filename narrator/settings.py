@@ -1,0 +1,70 @@
+"""Settings for a run, resolved once from defaults, the environment and flags into a frozen Settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SettingsError
+
+DEFAULT_RATE_WPM = 175
+DEFAULT_BITRATE_KBPS = 64
+BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160)
+"""Bitrates MPEG-2 Layer III allows at 22.05 kHz (the engine's rate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a narration run needs to know, checked."""
+
+    output_dir: Path = Path("output")
+    engine: str = "pyttsx3"
+    voice: str = ""
+    """Engine voice id; empty for the engine's default."""
+    rate_wpm: int = DEFAULT_RATE_WPM
+    bitrate_kbps: int = DEFAULT_BITRATE_KBPS
+    jobs: int = 0
+    """Worker processes for synthesis; 0 means one per core."""
+    cache_dir: Path | None = field(default=None)
+    """Where synthesized clips are kept; None disables the cache."""
+    cache_max_bytes: int = 512 * 1024 * 1024
+    timeout_s: float = 60.0
+    """How long the engine may take over one sentence before the run stops."""
+    podcast_title: str = "Narrated articles"
+
+
+def resolve(
+    *,
+    output_dir: Path,
+    voice: str | None = None,
+    rate_wpm: int | None = None,
+    bitrate_kbps: int | None = None,
+    jobs: int | None = None,
+    cache_dir: Path | None = None,
+    no_cache: bool = False,
+    engine: str = "pyttsx3",
+) -> Settings:
+    """Combine flags (None = not given), the environment and defaults into Settings."""
+    from .cache import default_cache_dir
+    from .synth import default_jobs
+
+    rate = DEFAULT_RATE_WPM if rate_wpm is None else rate_wpm
+    if not 80 <= rate <= 450:
+        raise SettingsError(f"--rate must be between 80 and 450 words per minute, not {rate}")
+    bitrate = DEFAULT_BITRATE_KBPS if bitrate_kbps is None else bitrate_kbps
+    if bitrate not in BITRATES_KBPS:
+        raise SettingsError(f"--bitrate must be one of {', '.join(map(str, BITRATES_KBPS))} kb/s, not {bitrate}")
+    if jobs is not None and jobs < 1:
+        raise SettingsError(f"--jobs must be at least 1, not {jobs}")
+    timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
+    return Settings(
+        output_dir=output_dir,
+        engine=engine,
+        voice=voice or "",
+        rate_wpm=rate,
+        bitrate_kbps=bitrate,
+        jobs=jobs or default_jobs(),
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        timeout_s=timeout,
+    )
