@@ -46,7 +46,9 @@ CAPTION_PREFIX = re.compile(r"^(?:image|photo|picture|caption)s?(?:\s+caption)?\
 
 #: A byline: optionally "By", then two to five capitalised name words
 #: (particles such as "van" or "de" allowed), optionally "and" another name.
-_NAME = r"[A-Z\u00C0-\u024F][\w'’.\-]*(?:\s+(?:(?:van|von|de|der|da|di|du|la|le|bin|al|el)\s+)?[A-Z\u00C0-\u024F][\w'’.\-]*){1,4}"
+PARTICLES = frozenset({"van", "von", "de", "der", "da", "di", "du", "la", "le", "bin", "al", "el"})
+_WORD = r"[A-Z\u00C0-\u024F][\w'’.\-]*"
+_NAME = rf"{_WORD}(?:\s+(?:(?:{'|'.join(sorted(PARTICLES))})\s+)?{_WORD}){{1,4}}"
 BYLINE = re.compile(rf"^(?:by\s+)?({_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*)$", re.IGNORECASE)
 BYLINE_BY = re.compile(r"^by\s+(.{2,80}?)\s*(?:[|•·,–—-]\s*.*)?$", re.IGNORECASE)
 
@@ -163,7 +165,7 @@ def match_byline(block: str) -> str:
     ''
     """
     line = block.strip()
-    if len(line) > 100 or "\n" in line or SENTENCE_END.search(line) and not line.endswith("."):
+    if len(line) > 100 or "\n" in line or (SENTENCE_END.search(line) and not line.endswith(".")):
         return ""
     by = BYLINE_BY.match(line)
     if by:
@@ -172,7 +174,11 @@ def match_byline(block: str) -> str:
     if plain and not line.endswith("."):
         words = plain.group(1).split()
         # Every significant word capitalised: "Jang Seiul", not "The war goes on".
-        if all(w[0].isupper() or w.lower() in {"van", "von", "de", "der", "da", "di", "du", "la", "le", "bin", "al", "el", "and", "&"} for w in words):
+        if all(
+            w[0].isupper()
+            or w.lower() in {"van", "von", "de", "der", "da", "di", "du", "la", "le", "bin", "al", "el", "and", "&"}
+            for w in words
+        ):
             return plain.group(1).strip()
     return ""
 

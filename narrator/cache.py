@@ -9,6 +9,7 @@ limit the least recently used clips are deleted first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -34,7 +35,7 @@ def clip_key(*, engine: str, engine_version: str, voice: str, rate: int, pitch: 
     """The cache key of a clip.
 
     >>> clip_key(engine="e", engine_version="1", voice="v", rate=175, pitch=50, text="Hi")[:12]
-    'b3bd54a0b1e5'
+    'de1673ae63bb'
     """
     parts = (engine, engine_version, voice, str(rate), str(pitch), text)
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
@@ -88,7 +89,7 @@ class ClipCache:
                 Path(tmp).unlink(missing_ok=True)
 
     def _entries(self) -> list[tuple[float, int, Path]]:
-        found = []
+        found: list[tuple[float, int, Path]] = []
         if not self.root.is_dir():
             return found
         for path in self.root.glob("??/*.wav"):
@@ -121,8 +122,6 @@ class ClipCache:
         for _, _, path in entries:
             path.unlink(missing_ok=True)
         for folder in self.root.glob("??"):
-            try:
+            with contextlib.suppress(OSError):
                 folder.rmdir()
-            except OSError:
-                pass
         return len(entries)

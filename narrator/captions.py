@@ -71,9 +71,7 @@ def chapters_document(
     if podcast_name:
         doc["podcastName"] = podcast_name
     doc["fileName"] = file_name
-    doc["chapters"] = [
-        {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title} for c in chapters
-    ]
+    doc["chapters"] = [{"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title} for c in chapters]
     return doc
 
 

@@ -109,19 +109,39 @@ def format_duration(ms: int) -> str:
 
 @main.command()
 @click.argument("articles", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
-              show_default=True, help="Folder for the episodes.")
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="output",
+    show_default=True,
+    help="Folder for the episodes.",
+)
 @click.option("--voice", help="Voice id (see `narrator voices`); default: the engine's.")
 @click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute.  [default: 175]")
 @click.option("--bitrate", "bitrate_kbps", type=int, help="MP3 bitrate in kb/s.  [default: 64]")
 @click.option("--jobs", type=int, help="Synthesis processes.  [default: one per core]")
-@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), envvar="NARRATOR_CACHE_DIR",
-              help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="NARRATOR_CACHE_DIR",
+    help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
 @translate_errors
-def narrate(articles: tuple[Path, ...], output_dir: Path, voice: str | None, rate_wpm: int | None,
-            bitrate_kbps: int | None, jobs: int | None, cache_dir: Path | None, no_cache: bool, quiet: bool) -> None:
+def narrate(
+    articles: tuple[Path, ...],
+    output_dir: Path,
+    voice: str | None,
+    rate_wpm: int | None,
+    bitrate_kbps: int | None,
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    quiet: bool,
+) -> None:
     """Narrate ARTICLES (text files or folders of them) into MP3 episodes with chapters and captions.
 
     Each article becomes STEM.mp3 with STEM.vtt, STEM.srt and STEM.chapters.json
@@ -131,27 +151,34 @@ def narrate(articles: tuple[Path, ...], output_dir: Path, voice: str | None, rat
     Example:
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
     """
-    from .pipeline import narrate_article, read, slugify
+    from .pipeline import Narrator, Progress, read, slugify
     from .settings import resolve
 
-    settings = resolve(output_dir=output_dir, voice=voice, rate_wpm=rate_wpm, bitrate_kbps=bitrate_kbps,
-                       jobs=jobs, cache_dir=cache_dir, no_cache=no_cache)
+    settings = resolve(
+        output_dir=output_dir,
+        voice=voice,
+        rate_wpm=rate_wpm,
+        bitrate_kbps=bitrate_kbps,
+        jobs=jobs,
+        cache_dir=cache_dir,
+        no_cache=no_cache,
+    )
     # Read everything first: a bad input stops the run before anything is written.
     inputs = [read(path) for path in expand_inputs(articles)]
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
-    from .pipeline import Progress
-
     progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
-    for article in inputs:
-        stem = slugify(Path(article.source).stem)
-        try:
-            episode = narrate_article(article, settings, stem=stem, progress=progress)
-        finally:
-            bar.finish()
-        if not quiet:
-            t = episode.timeline
-            click.echo(f"{episode.files.mp3}  {format_duration(t.duration_ms)}  {len(t.chapters)} chapters  "
-                       f"{len(t.cues)} captions  {t.loudness.target_lufs:.0f} LUFS")
+    with Narrator(settings) as narrator:
+        for article in inputs:
+            try:
+                episode = narrator.narrate(article, stem=slugify(Path(article.source).stem), progress=progress)
+            finally:
+                bar.finish()
+            if not quiet:
+                t = episode.timeline
+                click.echo(
+                    f"{episode.files.mp3}  {format_duration(t.duration_ms)}  {len(t.chapters)} chapters  "
+                    f"{len(t.cues)} captions  {t.loudness.integrated_lufs:.1f} LUFS"
+                )
 
 
 @main.command()

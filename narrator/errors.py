@@ -61,3 +61,13 @@ class EncodeError(NarratorError):
 
 class OutputError(NarratorError):
     """The output folder or one of its files could not be written."""
+
+
+class LibraryError(NarratorError):
+    """The episode library cannot be opened, read or updated; the message says why."""
+
+
+class EpisodeNotFoundError(NarratorError):
+    """No episode in the library matches what was asked for."""
+
+    exit_status = ExitStatus.USAGE

@@ -7,11 +7,12 @@ Times are integer milliseconds (``_ms``), sizes bytes (``_bytes``), paths
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 
-class BlockKind(str, Enum):
+class BlockKind(StrEnum):
     """What a block of an article is."""
 
     PARAGRAPH = "paragraph"
@@ -124,8 +125,9 @@ class Loudness:
     """Integrated loudness (ITU-R BS.1770) of the stitched speech before any gain,
     the mono channel measured as dual-mono, as it is heard on two speakers."""
     gain_db: float
-    """Gain applied to reach ``target_lufs``."""
-    target_lufs: float
+    """Gain applied to reach -16 LUFS."""
+    integrated_lufs: float
+    """Loudness of the finished episode: the normalised, limited audio, less what MP3 takes."""
     limit_db: float
     """Ceiling of the peak limiter that follows the gain."""
 
@@ -160,3 +162,58 @@ class Episode:
     size_bytes: int
     reused: bool = False
     """True when an unchanged episode was kept as it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One published file of an episode, as the library recorded it."""
+
+    name: str
+    """File name inside the output folder (no folders)."""
+    size_bytes: int
+    """Exact size when recorded: the feed's enclosure length."""
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRecord:
+    """One episode as the library keeps it: what the feed and `narrator episodes` show."""
+
+    id: int
+    """Stable number, never reused; what `narrator remove` takes."""
+    guid: str
+    """The feed item's GUID: kept when the audio is replaced, so apps see no duplicate."""
+    stem: str
+    """File-name stem shared by the episode's files."""
+    source: str
+    """Where the article came from: an absolute path or a URL."""
+    text_hash: str
+    """SHA-256 of the article's text."""
+    build_key: str
+    """Hash of the text and every setting that changes the files; equal keys mean nothing to re-encode."""
+    title: str
+    author: str
+    """The article's byline; empty when unknown."""
+    language: str
+    """BCP 47 language tag."""
+    description: str
+    """Plain text shown above the chapter list."""
+    body: str
+    """The article's text, paragraphs separated by blank lines (the feed's content:encoded)."""
+    published_at: datetime
+    """When the episode first appeared (UTC); kept when the audio is replaced."""
+    updated_at: datetime
+    """When its files were last recorded (UTC)."""
+    duration_ms: int
+    audio: StoredFile
+    """The MP3."""
+    vtt: StoredFile | None
+    srt: StoredFile | None
+    chapters_json: StoredFile | None
+    """The Podcasting 2.0 JSON chapters file, the chapters' source of truth."""
+    image: StoredFile | None
+    """The episode's own cover, when it has one."""
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def chapter_count(self) -> int:
+        return len(self.chapters)

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import article as article_mod
-from .assemble import Pauses, assemble, encode_mp3
 from .cache import ClipCache
 from .captions import render_chapters_json, render_srt, render_vtt
 from .errors import OutputError
 from .models import Article, Episode, EpisodeFiles, Script, Timeline
 from .segment import segment_article
 from .settings import Settings
-from .synth import Voicing, synthesize
+from .synth import Synthesizer, Voicing
 from .tagging import Tags, language_code, write_tags
 
 COVER_NAME = "cover.jpg"
@@ -101,55 +100,64 @@ def publish_bytes(path: Path, data: bytes) -> None:
         raise OutputError(f"cannot write ({exc.strerror or exc})", path) from exc
 
 
-def narrate_article(article: Article, settings: Settings, *, stem: str, progress: Progress = Progress()) -> Episode:
-    """Narrate one article into ``settings.output_dir`` as STEM.mp3, .vtt, .srt and .chapters.json."""
-    script = segment_article(article, rate_wpm=settings.rate_wpm)
-    texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
-    cache = ClipCache(settings.cache_dir, settings.cache_max_bytes) if settings.cache_dir else None
-    voicing = Voicing(engine=settings.engine, voice=settings.voice, rate=settings.rate_wpm)
-    output_dir = settings.output_dir
-    final = episode_files(output_dir, stem)
-    progress.start(article.title, len(texts))
-    with staging(output_dir) as work:
-        clips = synthesize(
-            texts, voicing, jobs=settings.jobs, cache=cache, timeout_s=settings.timeout_s, on_done=progress.advance
-        )
-        spool_path = work / "episode.raw"
-        with spool_path.open("wb") as spool:
-            assembly = assemble(script, clips, spool, Pauses())
-        progress.finish()
-        staged = episode_files(work, stem)
-        encode_mp3(
-            spool_path,
-            staged.mp3,
-            sample_rate=assembly.sample_rate,
-            gain_db=assembly.gain_db,
-            bitrate_kbps=settings.bitrate_kbps,
-        )
-        spool_path.unlink()
-        timeline = Timeline(
-            duration_ms=assembly.duration_ms,
-            cues=assembly.cues,
-            chapters=assembly.chapters,
-            loudness=assembly.loudness(),
-        )
-        write_tags(staged.mp3, _tags(article, script, timeline, settings, ensure_cover(output_dir, settings.podcast_title)))
-        staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
-        staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
-        staged.chapters_json.write_text(
-            render_chapters_json(
-                timeline.chapters,
-                title=article.title,
-                author=article.byline,
-                podcast_name=settings.podcast_title,
-                file_name=final.mp3.name,
-            ),
-            encoding="utf-8",
-        )
-        # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
-        for name in ("vtt", "srt", "chapters_json", "mp3"):
-            os.replace(getattr(staged, name), getattr(final, name))
-    return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
+class Narrator:
+    """Narrates articles into ``settings.output_dir``; one set of warm engines serves them all."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        cache = ClipCache(settings.cache_dir, settings.cache_max_bytes) if settings.cache_dir else None
+        voicing = Voicing(engine=settings.engine, voice=settings.voice, rate=settings.rate_wpm)
+        self.synthesizer = Synthesizer(voicing, jobs=settings.jobs, cache=cache, timeout_s=settings.timeout_s)
+
+    def __enter__(self) -> Narrator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.synthesizer.close()
+
+    def narrate(self, article: Article, *, stem: str, progress: Progress = Progress()) -> Episode:
+        """Narrate one article as STEM.mp3, STEM.vtt, STEM.srt and STEM.chapters.json."""
+        settings = self.settings
+        self.synthesizer.warm_up()  # engines initialise while the article is segmented
+        script = segment_article(article, rate_wpm=settings.rate_wpm)
+        texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
+        output_dir = settings.output_dir
+        final = episode_files(output_dir, stem)
+        progress.start(article.title, len(texts))
+        with staging(output_dir) as work:
+            clips = self.synthesizer.clips(texts, on_done=progress.advance)
+            # Imported only now: numpy and pydub load while the engines work.
+            from .assemble import Pauses, StreamEncoder, assemble
+
+            spool_path = work / "episode.raw"
+            staged = episode_files(work, stem)
+            with (
+                spool_path.open("wb") as spool,
+                StreamEncoder(spool_path, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs) as encoder,
+            ):
+                assembly = assemble(script, clips, spool, encoder, Pauses())
+                progress.finish()
+                encoded = encoder.finish(staged.mp3, samples=assembly.samples, measured_lufs=assembly.integrated_lufs)
+            spool_path.unlink()
+            timeline = assembly.timeline(encoded)
+            cover = ensure_cover(output_dir, settings.podcast_title)
+            write_tags(staged.mp3, _tags(article, script, timeline, settings, cover))
+            staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
+            staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
+            staged.chapters_json.write_text(
+                render_chapters_json(
+                    timeline.chapters,
+                    title=article.title,
+                    author=article.byline,
+                    podcast_name=settings.podcast_title,
+                    file_name=final.mp3.name,
+                ),
+                encoding="utf-8",
+            )
+            # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
+            for name in ("vtt", "srt", "chapters_json", "mp3"):
+                os.replace(getattr(staged, name), getattr(final, name))
+        return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
 
 
 def _tags(article: Article, script: Script, timeline: Timeline, settings: Settings, cover: bytes) -> Tags:

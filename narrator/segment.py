@@ -88,7 +88,7 @@ def caption_title(text: str, limit: int = TITLE_CHARS) -> str:
     text = re.sub(r"\s+", " ", text).strip().rstrip(".!?;:,")
     if len(text) <= limit:
         return text
-    cut = text[: limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[: limit - 1]
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[: limit - 1]
     return cut.rstrip(",;:—– ") + "…"
 
 
@@ -112,7 +112,7 @@ def segment_article(article: Article, *, rate_wpm: int, min_chapter_ms: int = MI
             continue
         if block.kind is BlockKind.CAPTION:
             said = strip_credit(block.text)
-            sentences = (make_sentence(block.text, f"Image caption: {said}"),) if said else ()
+            sentences: tuple[Sentence, ...] = (make_sentence(block.text, f"Image caption: {said}"),) if said else ()
         else:
             sentences = tuple(make_sentence(s) for s in split_sentences(block.text, article.language))
         sentences = tuple(s for s in sentences if s.chunks)

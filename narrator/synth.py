@@ -8,6 +8,8 @@ result is checked: no audio is an error, never a silent gap.
 
 from __future__ import annotations
 
+import array
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -45,21 +47,26 @@ class Voicing:
 def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     """Cut the silence the engine leaves before and after speech.
 
+    Runs in the worker processes; scans in from both ends, so it costs only
+    the length of the silence (no numpy: workers start before it is imported).
+
     >>> import array
     >>> pcm = array.array("h", [0] * 1000 + [5000] * 10 + [0] * 1000).tobytes()
     >>> len(trim_silence(pcm, 22050)) // 2   # the sound plus 8 ms on each side
     362
     """
-    import numpy as np
-
-    samples = np.frombuffer(pcm, dtype="<i2")
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SILENCE_THRESHOLD)
-    if loud.size == 0:
+    samples = array.array("h")
+    samples.frombytes(pcm[: len(pcm) // 2 * 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    first = next((i for i, v in enumerate(samples) if abs(v) > SILENCE_THRESHOLD), None)
+    if first is None:
         return b""
+    last = next(i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > SILENCE_THRESHOLD)
     margin = sample_rate * TRIM_MARGIN_MS // 1000
-    start = max(0, int(loud[0]) - margin)
-    end = min(samples.size, int(loud[-1]) + 1 + margin)
-    return samples[start:end].tobytes()
+    start = max(0, first - margin)
+    end = min(len(samples), last + 1 + margin)
+    return pcm[start * 2 : end * 2]
 
 
 # --- worker side -------------------------------------------------------------------
@@ -89,27 +96,6 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
 # --- parent side -------------------------------------------------------------------
 
 
-def _pool(jobs: int, engine_name: str) -> ProcessPoolExecutor:
-    # fork is cheap and keeps test-registered engines; macOS and Windows need spawn.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(engine_name,),
-    )
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    """Stop workers at once: a stuck engine never returns from its call."""
-    for process in list(getattr(pool, "_processes", {}).values()):
-        try:
-            process.kill()
-        except (OSError, AttributeError):
-            pass
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
 def default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -117,63 +103,120 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def synthesize(
-    texts: Sequence[str],
-    voicing: Voicing,
-    *,
-    jobs: int,
-    cache: ClipCache | None,
-    timeout_s: float = 60.0,
-    on_done: Callable[[], None] | None = None,
-) -> Iterator[Clip]:
-    """Yield one Clip per text, in order, synthesizing what the cache lacks on ``jobs`` processes.
+def _noop() -> None:
+    return None
 
-    A chunk the engine takes longer than ``timeout_s`` over (plus time for its length)
-    stops the run with SynthesisError.
+
+class Synthesizer:
+    """Worker processes with warm engines, shared by every article of a run.
+
+    ``warm_up()`` starts them before the text is known, so the engines initialise
+    while the caller segments the article. ``clips()`` asks the cache first and
+    sends only what it lacks to the workers.
     """
-    version = engine_version(voicing.engine)
-    keys = [
-        clip_key(
-            engine=voicing.engine,
-            engine_version=version,
-            voice=voicing.voice,
-            rate=voicing.rate,
-            pitch=voicing.pitch,
-            text=text,
+
+    def __init__(self, voicing: Voicing, *, jobs: int, cache: ClipCache | None, timeout_s: float = 60.0) -> None:
+        self.voicing = voicing
+        self.jobs = max(1, jobs)
+        self.cache = cache
+        self.timeout_s = timeout_s
+        self._pool: ProcessPoolExecutor | None = None
+        self._version: str | None = None
+
+    def __enter__(self) -> Synthesizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = engine_version(self.voicing.engine)
+        return self._version
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (each initialises its engine in the background)."""
+        if self._pool is None:
+            # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
+            method = "fork" if sys.platform.startswith("linux") else "spawn"
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=multiprocessing.get_context(method),
+                initializer=_init_worker,
+                initargs=(self.voicing.engine,),
+            )
+            for _ in range(self.jobs):  # with spawn, workers start one per submitted task
+                self._pool.submit(_noop)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def kill(self) -> None:
+        """Stop the workers at once: a stuck engine never returns from its call."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError, AttributeError):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def key(self, text: str) -> str:
+        v = self.voicing
+        return clip_key(
+            engine=v.engine, engine_version=self.version, voice=v.voice, rate=v.rate, pitch=v.pitch, text=text
         )
-        for text in texts
-    ]
-    ready: dict[str, Clip] = {}
-    if cache is not None:
-        for key in dict.fromkeys(keys):
-            clip = cache.get(key)
-            if clip is not None:
-                ready[key] = clip
-    missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in ready}
-    pool = _pool(min(jobs, len(missing)), voicing.engine) if missing else None
-    futures: dict[str, Future[Clip]] = {}
-    uses = Counter(keys)  # a repeated sentence is synthesized once and kept until its last use
-    try:
-        if pool is not None:
-            root = str(cache.root) if cache is not None else None
-            futures = {key: pool.submit(_synthesize_one, text, voicing, root, key) for key, text in missing.items()}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in ready:
-                ready[key] = _result(futures[key], text, timeout_s + len(text) / 20)
-            if on_done is not None:
-                on_done()
-            uses[key] -= 1
-            yield ready[key] if uses[key] else ready.pop(key)
-    except BaseException:
-        if pool is not None:
-            _kill(pool)
-            pool = None
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-        if cache is not None and missing:
-            cache.trim()
+
+    def clips(self, texts: Sequence[str], on_done: Callable[[], None] | None = None) -> Iterator[Clip]:
+        """Start synthesizing ``texts`` now; the iterator yields one Clip per text, in order.
+
+        A chunk the engine takes longer than ``timeout_s`` over (plus time for
+        its length) stops the run with SynthesisError.
+        """
+        keys = [self.key(text) for text in texts]
+        ready: dict[str, Clip] = {}
+        if self.cache is not None:
+            for key in dict.fromkeys(keys):
+                clip = self.cache.get(key)
+                if clip is not None:
+                    ready[key] = clip
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in ready}
+        futures: dict[str, Future[Clip]] = {}
+        if missing:
+            self.warm_up()
+            assert self._pool is not None
+            root = str(self.cache.root) if self.cache is not None else None
+            futures = {
+                key: self._pool.submit(_synthesize_one, text, self.voicing, root, key) for key, text in missing.items()
+            }
+        return self._deliver(keys, texts, ready, futures, on_done)
+
+    def _deliver(
+        self,
+        keys: list[str],
+        texts: Sequence[str],
+        ready: dict[str, Clip],
+        futures: dict[str, Future[Clip]],
+        on_done: Callable[[], None] | None,
+    ) -> Iterator[Clip]:
+        uses = Counter(keys)  # a repeated sentence is synthesized once and kept until its last use
+        try:
+            for key, text in zip(keys, texts, strict=True):
+                if key not in ready:
+                    ready[key] = _result(futures[key], text, self.timeout_s + len(text) / 20)
+                if on_done is not None:
+                    on_done()
+                uses[key] -= 1
+                yield ready[key] if uses[key] else ready.pop(key)
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            if futures and self.cache is not None:
+                self.cache.trim()
 
 
 def _result(future: Future[Clip], text: str, timeout_s: float) -> Clip:

@@ -8,7 +8,6 @@ top-level, ordered CTOC listing them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 import wave
 from collections.abc import Iterator
 from importlib import metadata
@@ -43,7 +44,7 @@ def _quiet_stdout() -> Iterator[None]:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 1)
-        with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
             yield
     finally:
         sys.stdout.flush()
@@ -67,7 +68,8 @@ class Pyttsx3Engine:
             raise EngineUnavailable(f"the speech engine cannot start ({exc}): {_install_hint()}") from exc
         self.version = self.probe_version()
         self._tmp = Path(tempfile.mkdtemp(prefix="narrator-tts-"))
-        self._warm = False
+        self._say("Warming up.", self._tmp / "warm.wav")  # a fresh engine's first save writes no file
+        self._voice = ""
 
     @classmethod
     def probe_version(cls) -> str:
@@ -100,21 +102,35 @@ class Pyttsx3Engine:
         return str(self._engine.getProperty("voice") or "")
 
     def synthesize(self, text: str, voice: str, rate: int) -> Audio:
-        if voice:
-            try:
-                self._engine.setProperty("voice", voice)
-            except (ValueError, KeyError) as exc:
-                raise SynthesisError(f"voice {voice!r} cannot be used: {exc}") from exc
-        self._engine.setProperty("rate", rate)
-        if not self._warm:
-            self._say("Warming up.", self._tmp / "warm.wav")
-            self._warm = True
+        self._configure(voice, rate)
         target = self._tmp / "clip.wav"
         for _attempt in range(RETRIES):
             audio = self._say(text, target)
             if audio is not None and audio.pcm:
                 return audio
         raise SynthesisError(f"the engine returned no audio {RETRIES} times for: {text[:80]!r}")
+
+    def _configure(self, voice: str, rate: int) -> None:
+        """Make sure voice and rate are in effect before speaking.
+
+        espeak-ng applies a rate change through its command queue, and pyttsx3's
+        end of loop may cancel that queue before the change is applied: the rate
+        is then silently lost (seen: one worker of two speaking every sentence at
+        the default 200 words a minute). So the setting is read back, and set
+        again until it has taken.
+        """
+        if voice and voice != self._voice:
+            try:
+                self._engine.setProperty("voice", voice)
+            except (ValueError, KeyError) as exc:
+                raise SynthesisError(f"voice {voice!r} cannot be used: {exc}") from exc
+            self._voice = voice
+        for _attempt in range(200):
+            if self._engine.getProperty("rate") == rate:
+                return
+            self._engine.setProperty("rate", rate)
+            time.sleep(0.002)
+        raise SynthesisError(f"the engine did not accept the rate {rate} words per minute")
 
     def _say(self, text: str, target: Path) -> Audio | None:
         target.unlink(missing_ok=True)

@@ -1,0 +1,26 @@
+# The README's commands. `make demo` narrates seeds/ into output/; `make test` runs every check.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test setup setup-test lint bench clean
+
+demo: setup
+	$(VENV)/bin/narrator narrate seeds -o output
+
+test: setup-test
+	$(PY) -m ruff check narrator tests bench
+	$(PY) -m ruff format --check narrator tests bench
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+setup:
+	@scripts/setup.sh runtime
+
+setup-test:
+	@scripts/setup.sh test
+
+bench: setup-test
+	$(PY) bench/run.py
+
+clean:
+	rm -rf output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,356 @@
+"""The library as a podcast feed: OUTPUT/feed.xml (RSS 2.0 + iTunes + Podcasting 2.0 + Podlove chapters).
+
+feedgen and its podcast extension write RSS and the iTunes tags; what they lack
+comes from one feedgen extension here (``_ShowExtension``/``_EpisodeExtension``):
+itunes:explicit as Apple now wants it ("true"/"false", where feedgen 1.0 knows
+only yes/no/clean), podcast:guid, podcast:locked, podcast:transcript,
+podcast:chapters and psc:chapters. Every element is built with lxml, so any text
+gives well-formed XML; characters XML cannot carry are dropped first.
+
+Chapters come from one place, the library (read from STEM.chapters.json when
+the episode was recorded), and appear three ways: the JSON file
+(podcast:chapters), Podlove Simple Chapters inline, and timestamps in the
+description. ``render_feed`` is pure; ``write_feed`` renders under the
+library's lock and replaces feed.xml in one rename. (An index.html renderer can
+sit beside ``render_feed`` and be published by ``write_feed`` the same way.)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .models import Chapter, EpisodeRecord
+from .show import MAX_DESCRIPTION_BYTES, ShowSettings, is_public_url, write_atomic
+
+if TYPE_CHECKING:
+    from .library import Library
+
+FEED_NAME = "feed.xml"
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+PSC_NS = "http://podlove.org/simple-chapters"
+#: Podcasting 2.0 <podcast:guid>: UUIDv5 of the feed URL in this namespace (podcast-namespace docs/1.0.md#guid).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+#: Library meta key under which the podcast:guid is kept once the feed has a public URL.
+GUID_META_KEY = "podcast_guid"
+GENERATOR = "narrator"
+
+MIME_TYPES = {"audio": "audio/mpeg", "vtt": "text/vtt", "srt": "application/x-subrip"}
+CHAPTERS_MIME = "application/json+chapters"
+
+# Characters XML 1.0 cannot carry (C0 controls but tab, newline and CR; surrogates;
+# U+FFFE/U+FFFF) and the C1 controls and DEL, which no reader wants in a title.
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids and without control characters.
+
+    >>> clean_text("A\\x00B\\x1b[0mC\\tD\\u0085")
+    'AB[0mC\\tD'
+    """
+    return _UNWANTED.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """Clean text on one line, runs of white space as one space.
+
+    >>> one_line("  Tom &\\n Jerry\\x07 ")
+    'Tom & Jerry'
+    """
+    return " ".join(clean_text(text).split())
+
+
+def format_timestamp(ms: int) -> str:
+    """A chapter's start as shown in show notes, which apps turn into links (HH:MM:SS, rounded down).
+
+    >>> format_timestamp(0), format_timestamp(61_999), format_timestamp(3_723_000)
+    ('00:00:00', '00:01:01', '01:02:03')
+    """
+    hours, rest = divmod(ms // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+
+
+def format_npt(ms: int) -> str:
+    """Normal Play Time as Podlove Simple Chapters' ``start`` attribute wants it (HH:MM:SS.mmm).
+
+    >>> format_npt(17_515), format_npt(3_600_000)
+    ('00:00:17.515', '01:00:00.000')
+    """
+    return f"{format_timestamp(ms)}.{ms % 1000:03d}"
+
+
+def duration_seconds(ms: int) -> str:
+    """itunes:duration in whole seconds, the form Apple recommends.
+
+    >>> duration_seconds(227_500), duration_seconds(400)
+    ('228', '0')
+    """
+    return str((ms + 500) // 1000)
+
+
+def file_url(base_url: str, name: str) -> str:
+    """The absolute, ASCII URL of a published file (the name percent-encoded).
+
+    >>> file_url("https://example.com/pod/", "Zoë & co.mp3")
+    'https://example.com/pod/Zo%C3%AB%20%26%20co.mp3'
+    """
+    return base_url + quote(name, safe="-._~")
+
+
+def ascii_url(url: str) -> str:
+    """A URL with anything outside ASCII or unsafe in XML percent-encoded (already-encoded parts kept).
+
+    >>> ascii_url("https://example.com/a b/ä?q=ö")
+    'https://example.com/a%20b/%C3%A4?q=%C3%B6'
+    """
+    return quote(clean_text(url).strip(), safe=":/?#[]@!$&'()*+,;=-._~%")
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 GUID of a feed: UUIDv5 of its URL without scheme and trailing slashes.
+
+    >>> podcast_guid("https://podnews.net/rss")  # the example in the podcast namespace's docs
+    '9b024349-ccf0-5f69-a609-6b82873eab3c'
+    """
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, _SCHEME.sub("", feed_url).rstrip("/")))
+
+
+def paragraphs_html(text: str) -> str:
+    """Plain text as HTML paragraphs, one per blank-line-separated block.
+
+    >>> paragraphs_html("Fish & <chips>\\n\\nSecond\\nline")
+    '<p>Fish &amp; &lt;chips&gt;</p><p>Second line</p>'
+    """
+    blocks = [one_line(block) for block in clean_text(text).split("\n\n")]
+    return "".join(f"<p>{html.escape(block, quote=False)}</p>" for block in blocks if block)
+
+
+def chapter_lines(chapters: Sequence[Chapter]) -> list[str]:
+    """One "HH:MM:SS Title" line per chapter, the form apps link in show notes."""
+    return [f"{format_timestamp(c.start_ms)} {one_line(c.title)}" for c in chapters]
+
+
+def describe(record: EpisodeRecord, limit: int = MAX_DESCRIPTION_BYTES) -> str:
+    """The episode's description as HTML: its summary, then the chapters with timestamps.
+
+    Apple shows at most 4,000 bytes and allows <p>, <ul> and <li>; the summary is
+    shortened first, then chapters are dropped from the end, to fit ``limit``.
+    """
+    items = [f"<li>{html.escape(line, quote=False)}</li>" for line in chapter_lines(record.chapters)]
+    summary = one_line(record.description)
+
+    def build(summary: str, items: list[str], more: bool) -> str:
+        head = f"<p>{html.escape(summary, quote=False)}</p>" if summary else ""
+        if not items:
+            return head
+        return head + "<p>Chapters:</p><ul>" + "".join(items) + ("<li>…</li>" if more else "") + "</ul>"
+
+    text = build(summary, items, False)
+    while len(text.encode("utf-8")) > limit and summary:
+        words = summary.rstrip("…").split(" ")
+        summary = " ".join(words[: len(words) * 3 // 4]).rstrip(" ,;:") + "…" if len(words) > 1 else ""
+        text = build(summary, items, False)
+    kept = len(items)
+    while len(text.encode("utf-8")) > limit and kept:
+        kept -= 1
+        text = build(summary, items[:kept], True)
+    return text
+
+
+def content_html(record: EpisodeRecord) -> str:
+    """The article itself, for content:encoded: its paragraphs, then where it came from when that is a URL."""
+    out = paragraphs_html(record.body)
+    if _SCHEME.match(record.source):
+        url = html.escape(ascii_url(record.source))
+        out += f'<p>Source: <a href="{url}">{url}</a></p>'
+    return out
+
+
+class _ShowExtension:
+    """feedgen channel extension: what feedgen's podcast extension lacks or writes the old way."""
+
+    def __init__(self) -> None:
+        self.explicit: bool | None = None
+        self.guid = ""
+        self.locked: bool | None = None
+        self.locked_owner = ""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"podcast": PODCAST_NS, "psc": PSC_NS}
+
+    def extend_rss(self, rss: Any) -> Any:
+        from lxml import etree
+
+        channel = rss[0]
+        if self.explicit is not None:
+            # Apple's feed requirements: itunes:explicit is "true" or "false".
+            etree.SubElement(channel, f"{{{ITUNES_NS}}}explicit").text = "true" if self.explicit else "false"
+        if self.guid:
+            etree.SubElement(channel, f"{{{PODCAST_NS}}}guid").text = self.guid
+        if self.locked is not None:
+            locked = etree.SubElement(channel, f"{{{PODCAST_NS}}}locked")
+            locked.text = "yes" if self.locked else "no"
+            if self.locked_owner:
+                locked.set("owner", self.locked_owner)
+        return rss
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+
+class _EpisodeExtension:
+    """feedgen item extension: transcripts and chapters (Podcasting 2.0, Podlove Simple Chapters)."""
+
+    def __init__(self) -> None:
+        self.transcripts: list[tuple[str, str, str]] = []
+        """(url, MIME type, language)"""
+        self.chapters_url = ""
+        self.chapters: tuple[Chapter, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"podcast": PODCAST_NS, "psc": PSC_NS}
+
+    def extend_rss(self, item: Any) -> Any:
+        from lxml import etree
+
+        for url, mime, language in self.transcripts:
+            # podcast:transcript: rel="captions" marks timed captions (podcast-namespace docs/1.0.md#transcript).
+            attrs = {"url": url, "type": mime, "rel": "captions"}
+            if language:
+                attrs["language"] = language
+            etree.SubElement(item, f"{{{PODCAST_NS}}}transcript", attrs)
+        if self.chapters_url:
+            etree.SubElement(item, f"{{{PODCAST_NS}}}chapters", {"url": self.chapters_url, "type": CHAPTERS_MIME})
+        if self.chapters:
+            # Podlove Simple Chapters 1.2: start in Normal Play Time, title required.
+            psc = etree.SubElement(item, f"{{{PSC_NS}}}chapters", {"version": "1.2"})
+            for chapter in self.chapters:
+                attrs = {"start": format_npt(chapter.start_ms), "title": one_line(chapter.title)}
+                etree.SubElement(psc, f"{{{PSC_NS}}}chapter", attrs)
+        return item
+
+    def extend_atom(self, entry: Any) -> Any:
+        return entry
+
+
+def render_feed(
+    show: ShowSettings,
+    episodes: Sequence[EpisodeRecord],
+    *,
+    cover_name: str,
+    guid: str,
+    build_date: datetime,
+) -> bytes:
+    """feed.xml for ``show`` and ``episodes`` (newest first), as UTF-8 bytes.
+
+    ``cover_name`` is the show's cover in the output folder, ``guid`` the
+    podcast:guid. Only ``build_date`` (lastBuildDate) varies between two renders
+    of the same library.
+    """
+    from feedgen.feed import FeedGenerator
+
+    base = show.base_url
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.register_extension("narrator", _ShowExtension, _EpisodeExtension)
+    fg.title(one_line(show.title))
+    fg.description(clean_text(show.description).strip())
+    # feedgen takes the RSS <link> from the last link() call: self first, the website last.
+    fg.link(href=show.feed_url, rel="self", type="application/rss+xml")
+    fg.link(href=ascii_url(show.website), rel="alternate")
+    fg.language(show.language)
+    fg.generator(GENERATOR)
+    fg.lastBuildDate(build_date.astimezone(UTC))
+    cover_url = file_url(base, cover_name)
+    fg.image(url=cover_url, title=one_line(show.title), link=ascii_url(show.website))
+    podcast = fg.podcast
+    if show.author:
+        podcast.itunes_author(one_line(show.author))
+    if show.owner_email:
+        podcast.itunes_owner(name=one_line(show.owner), email=show.owner_email)
+    podcast.itunes_image(cover_url)
+    category = {"cat": show.category, "sub": show.subcategory} if show.subcategory else {"cat": show.category}
+    podcast.itunes_category(category)
+    podcast.itunes_type(show.show_type)
+    fg.narrator.explicit = show.explicit
+    fg.narrator.guid = guid
+    fg.narrator.locked = show.locked
+    fg.narrator.locked_owner = show.owner_email
+
+    for record in episodes:
+        fe = fg.add_entry(order="append")
+        fe.title(one_line(record.title))
+        fe.guid(record.guid, permalink=False)
+        fe.pubDate(record.published_at.astimezone(UTC))
+        fe.description(describe(record))
+        fe.content(content_html(record))
+        if _SCHEME.match(record.source):
+            fe.link(href=ascii_url(record.source))
+        fe.enclosure(file_url(base, record.audio.name), str(record.audio.size_bytes), MIME_TYPES["audio"])
+        fe.podcast.itunes_duration(duration_seconds(record.duration_ms))
+        fe.podcast.itunes_episode_type("full")
+        if record.author:
+            fe.podcast.itunes_author(one_line(record.author))
+        if record.image is not None and record.image.name.lower().endswith((".jpg", ".png")):
+            fe.podcast.itunes_image(file_url(base, record.image.name))
+        ext = fe.narrator
+        language = record.language or show.language
+        for kind, stored in (("vtt", record.vtt), ("srt", record.srt)):
+            if stored is not None:
+                ext.transcripts.append((file_url(base, stored.name), MIME_TYPES[kind], language))
+        if record.chapters_json is not None:
+            ext.chapters_url = file_url(base, record.chapters_json.name)
+        ext.chapters = record.chapters
+    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def feed_guid(show: ShowSettings, library: Library) -> str:
+    """The podcast:guid: the one set in podcast.toml, else the one kept in the library, else a new one.
+
+    Podcasting 2.0 asks that the GUID never change, even when the feed moves, so
+    the first one derived from a public feed URL is kept in the library. While
+    the feed is only on this machine (the default base URL) it is not kept.
+    """
+    if show.guid:
+        return show.guid
+    kept = library.get_meta(GUID_META_KEY)
+    if kept:
+        return kept
+    guid = podcast_guid(show.feed_url)
+    if is_public_url(show.base_url):
+        library.set_meta(GUID_META_KEY, guid)
+    return guid
+
+
+def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: datetime | None = None) -> Path:
+    """Rebuild OUTPUT/feed.xml from the library and return its path.
+
+    The cover is put in place first (``show.publish_cover``); then the feed is
+    rendered and renamed into place inside the library's write lock, so of two
+    runs finishing together the later one writes a feed with both episodes.
+    """
+    from .show import publish_cover
+
+    cover = publish_cover(show, output_dir)
+    path = output_dir / FEED_NAME
+    with library.locked():
+        guid = feed_guid(show, library)
+        data = render_feed(
+            show,
+            library.episodes(),
+            cover_name=cover.path.name,
+            guid=guid,
+            build_date=now or datetime.now(UTC).replace(microsecond=0),
+        )
+        write_atomic(path, data)
+    return path

@@ -1,0 +1,669 @@
+"""The episode library: one SQLite database per output folder, one row per episode.
+
+It lives at ``OUTPUT/.narrator/library.sqlite``: a dot-folder, so a static host
+that publishes the output folder leaves it out. WAL mode lets ``narrator
+episodes`` read while a narration writes; every change is one ``BEGIN
+IMMEDIATE`` transaction, so two runs into the same folder take turns instead of
+losing each other's episodes, and a run killed at any moment leaves the last
+committed state. The schema version is SQLite's ``user_version``; MIGRATIONS
+bring an older library up to date when it is opened.
+
+A narration talks to the library twice: ``claim()`` before the audio is made
+(is this article new, a replacement, or unchanged?) and ``record()`` after its
+files are in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from .errors import EpisodeNotFoundError, LibraryError
+from .models import Article, BlockKind, Chapter, EpisodeFiles, EpisodeRecord, StoredFile
+
+LIBRARY_DIR = ".narrator"
+LIBRARY_NAME = "library.sqlite"
+#: A claim older than this belongs to a run that died without releasing it.
+CLAIM_LIFETIME = timedelta(hours=12)
+#: How long a writer waits for another one to finish its transaction.
+BUSY_TIMEOUT_S = 60.0
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FILE_KINDS = ("audio", "vtt", "srt", "chapters", "image")
+
+
+#: MIGRATIONS[n] brings a library from schema version n to n + 1 (0 is an empty file). Each is a
+#: list of statements run in one transaction with the version bump (not executescript(), which commits).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first library: episodes with their files and chapters.
+    (
+        """CREATE TABLE episodes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            guid TEXT NOT NULL UNIQUE,
+            stem TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            title TEXT NOT NULL,
+            author TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'en',
+            description TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            published_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            chapter_count INTEGER NOT NULL
+        )""",
+        "CREATE INDEX episodes_source ON episodes (source)",
+        """CREATE TABLE files (
+            episode_id INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('audio', 'vtt', 'srt', 'chapters', 'image')),
+            name TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            PRIMARY KEY (episode_id, kind)
+        )""",
+        """CREATE TABLE chapters (
+            episode_id INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            PRIMARY KEY (episode_id, position)
+        )""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    # 2: build keys (skip unchanged articles) and claims (two runs never pick the same stem).
+    # Episodes from version 1 get an empty key, which matches nothing: they are narrated
+    # once more the next time their article comes by.
+    (
+        "ALTER TABLE episodes ADD COLUMN build_key TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX episodes_build_key ON episodes (build_key)",
+        """CREATE TABLE claims (
+            stem TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            claimed_at TEXT NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Action(StrEnum):
+    """What a narration should do with an article, as the library sees it."""
+
+    NEW = "new"
+    """Not in the library (or --as-new): a new episode with a new GUID."""
+    REPLACE = "replace"
+    """In the library but changed: new audio under the same GUID and publication date."""
+    REUSE = "reuse"
+    """Unchanged text and settings, files intact: nothing to encode."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The library's answer to "I am about to narrate this article"."""
+
+    action: Action
+    stem: str
+    """File-name stem to narrate into; reserved against other runs until recorded or released."""
+    source: str
+    """The article's source, normalised (see ``normalize_source``)."""
+    guid: str
+    """The GUID the episode will have."""
+    text_hash: str
+    build_key: str
+    existing: EpisodeRecord | None = None
+    """The episode being replaced or reused."""
+
+
+def library_path(output_dir: Path) -> Path:
+    """Where the library of ``output_dir`` lives."""
+    return output_dir / LIBRARY_DIR / LIBRARY_NAME
+
+
+def normalize_source(source: str) -> str:
+    """The identity of an article's source: URLs as given, paths made absolute.
+
+    >>> normalize_source(" https://example.com/a?b=1 ")
+    'https://example.com/a?b=1'
+    >>> normalize_source("/srv/articles/../articles/a.txt")
+    '/srv/articles/a.txt'
+    """
+    source = source.strip()
+    if _URL.match(source) or source.startswith("stdin:"):
+        return source
+    return str(Path(source).expanduser().resolve())
+
+
+def build_key(text_hash: str, settings: Mapping[str, object]) -> str:
+    """Hash of an article's text and the settings that shape its files.
+
+    Pass every setting that changes a byte of the episode's files (engine and its
+    version, voice, rate, bitrate, the show title written into the tags, the
+    cover's hash...); equal keys mean the files can be kept as they are.
+
+    >>> build_key("ab12", {"voice": "en", "rate_wpm": 175})[:16]
+    '998cc0e0f7959298'
+    >>> build_key("ab12", {"rate_wpm": 175, "voice": "en"}) == build_key("ab12", {"voice": "en", "rate_wpm": 175})
+    True
+    """
+    payload = json.dumps({"text": text_hash, "settings": dict(settings)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def summarize(body: str, limit: int = 400) -> str:
+    """A plain-text description: the first paragraph, cut at a word to ``limit`` characters.
+
+    >>> summarize("First para.\\n\\nSecond para.")
+    'First para.'
+    >>> summarize("one two three four", limit=12)
+    'one two…'
+    """
+    first = next((p for p in body.split("\n\n") if p.strip()), "")
+    first = " ".join(first.split())
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
+
+
+def article_body(article: Article) -> str:
+    """What ``record(body=...)`` wants: the article's blocks as paragraphs separated by blank lines."""
+    return "\n\n".join(block.text for block in article.blocks)
+
+
+def article_summary(article: Article, limit: int = 400) -> str:
+    """What ``record(description=...)`` wants: the first real paragraph (not a caption), shortened."""
+    first = next((b.text for b in article.blocks if b.kind is BlockKind.PARAGRAPH), "")
+    return summarize(first or article_body(article), limit)
+
+
+def episode_dict(record: EpisodeRecord) -> dict[str, object]:
+    """A record as JSON-ready data, for ``narrator episodes --json`` (the article text left out)."""
+    files = {
+        kind: {"name": f.name, "size_bytes": f.size_bytes}
+        for kind, f in (
+            ("audio", record.audio),
+            ("vtt", record.vtt),
+            ("srt", record.srt),
+            ("chapters", record.chapters_json),
+            ("image", record.image),
+        )
+        if f is not None
+    }
+    return {
+        "id": record.id,
+        "guid": record.guid,
+        "stem": record.stem,
+        "title": record.title,
+        "author": record.author,
+        "language": record.language,
+        "description": record.description,
+        "source": record.source,
+        "text_hash": record.text_hash,
+        "build_key": record.build_key,
+        "published_at": record.published_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "duration_ms": record.duration_ms,
+        "chapter_count": record.chapter_count,
+        "chapters": [{"start_ms": c.start_ms, "end_ms": c.end_ms, "title": c.title} for c in record.chapters],
+        "files": files,
+    }
+
+
+def read_chapters_json(path: Path, duration_ms: int) -> tuple[Chapter, ...]:
+    """Chapters from a Podcasting 2.0 JSON chapters file (jsonChapters.md: times in seconds).
+
+    A chapter without ``endTime`` ends where the next one starts, the last one
+    with the episode.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        items = [c for c in doc["chapters"] if c.get("toc", True) is not False]
+        starts = [round(float(c["startTime"]) * 1000) for c in items]
+        chapters = []
+        for i, item in enumerate(items):
+            following = starts[i + 1] if i + 1 < len(items) else duration_ms
+            end = round(float(item["endTime"]) * 1000) if "endTime" in item else following
+            chapters.append(Chapter(start_ms=starts[i], end_ms=end, title=str(item.get("title", ""))))
+    except OSError as exc:
+        raise LibraryError(f"cannot read the chapters ({exc.strerror or exc})", path) from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LibraryError(f"not a JSON chapters file ({exc})", path) from exc
+    return tuple(chapters)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("publication times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Library:
+    """The episodes of one output folder. Open with ``open_library``; close when done (or use ``with``)."""
+
+    def __init__(self, output_dir: Path, db: sqlite3.Connection) -> None:
+        self.output_dir = output_dir
+        self.path = library_path(output_dir)
+        self._db = db
+        self._depth = 0
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- transactions ---------------------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One write transaction: other writers wait until it ends. Nests.
+
+        ``narrator feed`` renders inside it, so the feed written last is built
+        from everything recorded before it.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            with self._errors():
+                self._db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        with self._errors():
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """sqlite3's errors as LibraryError naming the database."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise LibraryError(f"library error: {exc}", self.path) from exc
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._errors():
+            return self._db.execute(sql, params).fetchall()
+
+    def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._errors():
+            return self._db.execute(sql, params)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._query("PRAGMA user_version")[0][0])
+
+    # -- reading ----------------------------------------------------------------
+
+    def episodes(self) -> tuple[EpisodeRecord, ...]:
+        """Every episode, newest first (the feed's order)."""
+        rows = self._query("SELECT * FROM episodes ORDER BY published_at DESC, id DESC")
+        return self._records(rows)
+
+    def get(self, episode_id: int) -> EpisodeRecord | None:
+        return self._one("SELECT * FROM episodes WHERE id = ?", (episode_id,))
+
+    def by_source(self, source: str) -> EpisodeRecord | None:
+        """The latest episode narrated from ``source`` (a path or URL, normalised here)."""
+        return self._one(
+            "SELECT * FROM episodes WHERE source = ? ORDER BY published_at DESC, id DESC LIMIT 1",
+            (normalize_source(source),),
+        )
+
+    def by_build_key(self, key: str) -> EpisodeRecord | None:
+        """An episode built from the same text and settings, if any."""
+        if not key:
+            return None
+        return self._one("SELECT * FROM episodes WHERE build_key = ? ORDER BY id DESC LIMIT 1", (key,))
+
+    def find(self, ref: str) -> EpisodeRecord:
+        """The episode ``ref`` names: its id, GUID, stem, MP3 file name or source."""
+        ref = ref.strip()
+        if ref.isdigit():
+            found = self.get(int(ref))
+            if found:
+                return found
+        for column, value in (("guid", ref), ("stem", ref), ("stem", ref.removesuffix(".mp3"))):
+            found = self._one(f"SELECT * FROM episodes WHERE {column} = ?", (value,))
+            if found:
+                return found
+        found = self.by_source(ref)
+        if found:
+            return found
+        raise EpisodeNotFoundError(
+            f"no episode {ref!r} in the library; `narrator episodes` lists ids and stems", self.output_dir
+        )
+
+    def files_intact(self, record: EpisodeRecord) -> bool:
+        """True when every file of ``record`` is in the output folder with the size recorded."""
+        for stored in (record.audio, record.vtt, record.srt, record.chapters_json, record.image):
+            if stored is None:
+                continue
+            try:
+                if (self.output_dir / stored.name).stat().st_size != stored.size_bytes:
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.locked():
+            self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- writing ----------------------------------------------------------------
+
+    def claim(self, source: str, *, slug: str, text_hash: str, build_key: str, as_new: bool = False) -> Claim:
+        """Decide what narrating ``source`` should do, and reserve the stem it will use.
+
+        ``slug`` is the stem wanted for a new episode; if another episode (or a
+        run in progress) has it, ``-2``, ``-3``... is added. Source ``-``
+        (standard input) is told apart by its text. Pair with ``record()``
+        after the files are written, or ``release()`` when the run fails.
+        """
+        if not _STEM.match(slug):
+            raise ValueError(f"not a file-name stem: {slug!r}")
+        source = f"stdin:{text_hash}" if source.strip() == "-" else normalize_source(source)
+        with self.locked():
+            self._drop_stale_claims()
+            existing = None if as_new else self.by_source(source)
+            if existing is not None:
+                if existing.build_key == build_key and self.files_intact(existing):
+                    return Claim(Action.REUSE, existing.stem, source, existing.guid, text_hash, build_key, existing)
+                action, stem, guid = Action.REPLACE, existing.stem, existing.guid
+            else:
+                action, stem, guid = Action.NEW, self._free_stem(slug), str(uuid.uuid4())
+            self._execute(
+                "INSERT OR REPLACE INTO claims (stem, source, pid, host, claimed_at) VALUES (?, ?, ?, ?, ?)",
+                (stem, source, os.getpid(), socket.gethostname(), _iso(_now())),
+            )
+        return Claim(action, stem, source, guid, text_hash, build_key, existing)
+
+    def release(self, claim: Claim) -> None:
+        """Give back a claim whose narration failed; its stem is free again."""
+        if claim.action is not Action.REUSE:
+            with self.locked():
+                self._execute("DELETE FROM claims WHERE stem = ? AND source = ?", (claim.stem, claim.source))
+
+    def record(
+        self,
+        claim: Claim,
+        files: EpisodeFiles,
+        *,
+        title: str,
+        author: str,
+        language: str,
+        duration_ms: int,
+        body: str,
+        description: str | None = None,
+        image: Path | None = None,
+        published_at: datetime | None = None,
+    ) -> EpisodeRecord:
+        """Record the episode whose files are now in the output folder, and return it.
+
+        Sizes are measured and chapters read from ``files.chapters_json`` here, so
+        the library agrees with what is published. A replacement keeps the
+        episode's id, GUID and publication date. ``description`` defaults to the
+        first paragraph of ``body``; ``published_at`` (new episodes only) to now.
+        """
+        stored = {
+            "audio": self._stored(files.mp3, required=True),
+            "vtt": self._stored(files.vtt),
+            "srt": self._stored(files.srt),
+            "chapters": self._stored(files.chapters_json),
+            "image": self._stored(image) if image is not None else None,
+        }
+        chapters = read_chapters_json(files.chapters_json, duration_ms) if stored["chapters"] else ()
+        if stored["audio"] is None or stored["audio"].name != f"{claim.stem}.mp3":
+            raise ValueError(f"{files.mp3} is not the claimed stem {claim.stem!r}")
+        now = _now()
+        summary = summarize(body) if description is None else description
+        fields = (claim.source, claim.text_hash, claim.build_key, title, author, language, summary, body)
+        with self.locked():
+            row = self._query("SELECT id FROM episodes WHERE stem = ?", (claim.stem,))
+            if row:
+                episode_id = int(row[0][0])
+                self._execute(
+                    "UPDATE episodes SET source = ?, text_hash = ?, build_key = ?, title = ?, author = ?,"
+                    " language = ?, description = ?, body = ?, updated_at = ?, duration_ms = ?, chapter_count = ?"
+                    " WHERE id = ?",
+                    (*fields, _iso(now), duration_ms, len(chapters), episode_id),
+                )
+            else:
+                # Replacing an episode that was removed meanwhile keeps its date all the same.
+                first_published = claim.existing.published_at if claim.existing else (published_at or now)
+                cursor = self._execute(
+                    "INSERT INTO episodes (guid, stem, source, text_hash, build_key, title, author, language,"
+                    " description, body, published_at, updated_at, duration_ms, chapter_count)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (claim.guid, claim.stem, *fields, _iso(first_published), _iso(now), duration_ms, len(chapters)),
+                )
+                episode_id = int(cursor.lastrowid or 0)
+            self._execute("DELETE FROM files WHERE episode_id = ?", (episode_id,))
+            self._execute("DELETE FROM chapters WHERE episode_id = ?", (episode_id,))
+            for kind, item in stored.items():
+                if item is not None:
+                    self._execute(
+                        "INSERT INTO files (episode_id, kind, name, size_bytes) VALUES (?, ?, ?, ?)",
+                        (episode_id, kind, item.name, item.size_bytes),
+                    )
+            for position, chapter in enumerate(chapters):
+                self._execute(
+                    "INSERT INTO chapters (episode_id, position, start_ms, end_ms, title) VALUES (?, ?, ?, ?, ?)",
+                    (episode_id, position, chapter.start_ms, chapter.end_ms, chapter.title),
+                )
+            self._execute("DELETE FROM claims WHERE stem = ?", (claim.stem,))
+            record = self.get(episode_id)
+        assert record is not None
+        return record
+
+    def remove(self, ref: str) -> EpisodeRecord:
+        """Take the episode ``ref`` names (see ``find``) out of the library; its files stay.
+
+        Rebuild the feed next, then ``delete_files()``: the feed never points at
+        a deleted file, and a run killed in between leaves only stray files.
+        """
+        with self.locked():
+            record = self.find(ref)
+            self._execute("DELETE FROM episodes WHERE id = ?", (record.id,))
+        return record
+
+    def delete_files(self, record: EpisodeRecord) -> tuple[Path, ...]:
+        """Delete a removed episode's files, except any that another episode still uses."""
+        in_use = {str(row[0]) for row in self._query("SELECT name FROM files")}
+        deleted = []
+        for stored in (record.audio, record.vtt, record.srt, record.chapters_json, record.image):
+            if stored is None or stored.name in in_use:
+                continue
+            path = self.output_dir / stored.name
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise LibraryError(f"cannot delete ({exc.strerror or exc})", path) from exc
+            deleted.append(path)
+        return tuple(deleted)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _stored(self, path: Path | None, *, required: bool = False) -> StoredFile | None:
+        if path is None:
+            return None
+        if path.parent.resolve() != self.output_dir.resolve():
+            raise ValueError(f"{path} is not in the output folder {self.output_dir}")
+        try:
+            return StoredFile(name=path.name, size_bytes=path.stat().st_size)
+        except FileNotFoundError:
+            if required:
+                raise LibraryError("the episode's file is missing", path) from None
+            return None
+        except OSError as exc:
+            raise LibraryError(f"cannot read ({exc.strerror or exc})", path) from exc
+
+    def _free_stem(self, slug: str) -> str:
+        taken = {str(r[0]) for r in self._query("SELECT stem FROM episodes UNION SELECT stem FROM claims")}
+        stem, n = slug, 1
+        while stem in taken:
+            n += 1
+            stem = f"{slug}-{n}"
+        return stem
+
+    def _drop_stale_claims(self) -> None:
+        host = socket.gethostname()
+        expired = _iso(_now() - CLAIM_LIFETIME)
+        for stem, pid, claim_host, claimed_at in self._query("SELECT stem, pid, host, claimed_at FROM claims"):
+            if claimed_at < expired or (claim_host == host and not _pid_alive(int(pid))):
+                self._execute("DELETE FROM claims WHERE stem = ?", (stem,))
+
+    def _one(self, sql: str, params: tuple[object, ...]) -> EpisodeRecord | None:
+        records = self._records(self._query(sql, params))
+        return records[0] if records else None
+
+    def _records(self, rows: list[sqlite3.Row]) -> tuple[EpisodeRecord, ...]:
+        if not rows:
+            return ()
+        ids = [int(r["id"]) for r in rows]
+        marks = ",".join("?" * len(ids))
+        files: dict[int, dict[str, StoredFile]] = {i: {} for i in ids}
+        for f in self._query(f"SELECT * FROM files WHERE episode_id IN ({marks})", tuple(ids)):
+            files[int(f["episode_id"])][str(f["kind"])] = StoredFile(str(f["name"]), int(f["size_bytes"]))
+        chapters: dict[int, list[Chapter]] = {i: [] for i in ids}
+        for c in self._query(f"SELECT * FROM chapters WHERE episode_id IN ({marks}) ORDER BY position", tuple(ids)):
+            chapters[int(c["episode_id"])].append(Chapter(int(c["start_ms"]), int(c["end_ms"]), str(c["title"])))
+        return tuple(_record(row, files[int(row["id"])], tuple(chapters[int(row["id"])])) for row in rows)
+
+
+def _record(row: sqlite3.Row, files: dict[str, StoredFile], chapters: tuple[Chapter, ...]) -> EpisodeRecord:
+    return EpisodeRecord(
+        id=int(row["id"]),
+        guid=str(row["guid"]),
+        stem=str(row["stem"]),
+        source=str(row["source"]),
+        text_hash=str(row["text_hash"]),
+        build_key=str(row["build_key"]),
+        title=str(row["title"]),
+        author=str(row["author"]),
+        language=str(row["language"]),
+        description=str(row["description"]),
+        body=str(row["body"]),
+        published_at=datetime.fromisoformat(str(row["published_at"])),
+        updated_at=datetime.fromisoformat(str(row["updated_at"])),
+        duration_ms=int(row["duration_ms"]),
+        audio=files.get("audio") or StoredFile(f"{row['stem']}.mp3", 0),
+        vtt=files.get("vtt"),
+        srt=files.get("srt"),
+        chapters_json=files.get("chapters"),
+        image=files.get("image"),
+        chapters=chapters,
+    )
+
+
+def migrate(db: sqlite3.Connection, path: Path, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database up to schema version ``target``, in one transaction; returns the version found."""
+    try:
+        db.execute("BEGIN IMMEDIATE")  # re-read the version under the lock: another run may have migrated
+        found = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            db.execute("ROLLBACK")
+            raise LibraryError(
+                f"the library has schema version {found}, newer than this narrator knows ({SCHEMA_VERSION});"
+                " upgrade narrator",
+                path,
+            )
+        for version in range(found, target):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise LibraryError(f"cannot update the library to schema version {target}: {exc}", path) from exc
+    return found
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection set up the way the library needs it (WAL, foreign keys, waiting for other writers)."""
+    # isolation_level=None: no implicit transactions; Library.locked() says where they begin and end.
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    try:
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise LibraryError(f"the library needs WAL mode, but SQLite chose {mode!r} here", path)
+        db.execute("PRAGMA synchronous = FULL")  # a committed episode survives a power cut
+        db.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        db.close()
+        raise LibraryError(f"not a narrator library ({exc})", path) from exc
+    except LibraryError:
+        db.close()
+        raise
+    return db
+
+
+def open_library(output_dir: Path, *, create: bool = True) -> Library:
+    """Open (with ``create``: make) the library of ``output_dir``, migrated to the current schema."""
+    path = library_path(output_dir)
+    if not path.exists():
+        if not create:
+            raise LibraryError("no episode library here yet; narrate an article into this folder first", output_dir)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create the library folder ({exc.strerror or exc})", path.parent) from exc
+    try:
+        db = connect(path)
+    except sqlite3.Error as exc:
+        raise LibraryError(f"cannot open the library ({exc})", path) from exc
+    try:
+        migrate(db, path)
+    except LibraryError:
+        db.close()
+        raise
+    return Library(output_dir, db)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what narrator needs and is missing: Debian packages (when run as root or with sudo)
+# and the Python packages in .venv. Safe to run again: it only does what is not yet done.
+# usage: scripts/setup.sh [runtime|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${1:-runtime}
+venv=${VENV:-.venv}
+
+runtime_debs=(espeak-ng libespeak-ng1 ffmpeg)
+test_debs=(chromium chromium-driver)
+debs=("${runtime_debs[@]}")
+[ "$profile" = test ] && debs+=("${test_debs[@]}")
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "setup: run as root, or install them yourself: apt-get install ${missing[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating the virtual environment $venv" >&2
+  python3 -m venv "$venv"
+fi
+stamp="$venv/.narrator-$profile"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages ($profile)" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  if [ "$profile" = test ]; then extra=".[test]"; else extra="."; fi
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$extra"
+  touch "$stamp"
+fi

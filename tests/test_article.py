@@ -1,0 +1,343 @@
+"""Reading plain text into an Article: title, byline, body blocks, page chrome left out.
+
+The rules are checked on the seed and on the articles in tests/data/articles, each
+pinned by a hand-written NAME.json beside it (title, byline, blocks, dropped chrome).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from narrator.article import decode_text, is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
+from narrator.errors import InputError, NarratorError
+from narrator.models import Article, BlockKind
+
+TESTS = Path(__file__).parent
+ARTICLES = sorted((TESTS / "data" / "articles").glob("*.txt"))
+SEED = TESTS.parent / "seeds" / "north-korea-troops-morale.txt"
+
+
+def as_golden(article: Article) -> dict[str, object]:
+    return {
+        "title": article.title,
+        "byline": article.byline,
+        "blocks": [[block.kind.value, block.text] for block in article.blocks],
+        "dropped": list(article.dropped),
+    }
+
+
+def test_articles_match_their_golden_files(article_path: Path) -> None:
+    expected = json.loads(article_path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert as_golden(read_article(article_path)) == expected
+
+
+def test_every_article_has_a_golden_file() -> None:
+    assert len(ARTICLES) >= 6
+    assert all(path.with_suffix(".json").is_file() for path in ARTICLES)
+
+
+def test_the_fixtures_have_the_shapes_they_claim() -> None:
+    folder = TESTS / "data" / "articles"
+    crlf = (folder / "night-buses-crlf-bom.txt").read_bytes()
+    assert crlf.startswith(b"\xef\xbb\xbf") and b"\r\n" in crlf and b"\n\n" not in crlf
+    assert "\n\n" not in (folder / "library-no-blank-lines.txt").read_text(encoding="utf-8").strip()
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        pytest.param(lambda t: t.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda t: t.replace("\n", "\r"), id="cr"),
+        pytest.param(lambda t: "\ufeff" + t, id="bom"),
+        pytest.param(lambda t: "\ufeff" + t.replace("\n", "\r\n"), id="bom-crlf"),
+        pytest.param(lambda t: t.replace("\n", "  \n\t"), id="trailing-whitespace"),
+        pytest.param(lambda t: "\n\n" + t, id="leading-blank-lines"),
+        pytest.param(lambda t: t + "\n\n", id="trailing-blank-line"),
+    ],
+)
+def test_line_endings_and_bom_do_not_change_the_reading(
+    article_path: Path, transform, tmp_path: Path
+) -> None:
+    text = decode_text(article_path.read_bytes(), article_path).replace("\r\n", "\n")
+    plain = tmp_path / "plain.txt"
+    plain.write_bytes(text.encode("utf-8"))
+    changed = tmp_path / "changed.txt"
+    changed.write_bytes(transform(text).encode("utf-8"))
+    assert as_golden(read_article(changed)) == as_golden(read_article(plain))
+
+
+def test_utf16_with_bom_reads_like_utf8(article_path: Path, tmp_path: Path) -> None:
+    text = decode_text(article_path.read_bytes(), article_path)
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_bytes(text.encode("utf-16"))  # Python writes the BOM
+    assert as_golden(read_article(utf16)) == as_golden(read_article(article_path))
+
+
+# --- the seed --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed() -> Article:
+    return read_article(SEED)
+
+
+def test_seed_title_is_its_first_line(seed: Article) -> None:
+    assert seed.title == "Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale"
+
+
+def test_seed_byline_is_the_author(seed: Article) -> None:
+    assert seed.byline == "Jang Seiul"
+    assert all("Jang Seiul" not in block.text for block in seed.blocks)
+
+
+def test_seed_page_chrome_is_not_in_the_body(seed: Article) -> None:
+    assert "Close" in seed.dropped
+    assert all(block.text != "Close" for block in seed.blocks)
+
+
+def test_seed_image_caption_is_a_caption_block(seed: Article) -> None:
+    captions = [block for block in seed.blocks if block.kind is BlockKind.CAPTION]
+    assert len(captions) == 1
+    assert captions[0].text.startswith("Amid ongoing reports of North Korean troops")
+    assert captions[0].text.endswith("(Image: KCNA)")
+    assert seed.blocks[0] == captions[0]
+
+
+def test_seed_paragraph_without_a_full_stop_is_kept_whole(seed: Article) -> None:
+    unfinished = [b for b in seed.blocks if b.text.endswith("the collapse over 30 years ago of the Soviet Union")]
+    assert len(unfinished) == 1
+    assert unfinished[0].kind is BlockKind.PARAGRAPH
+    assert unfinished[0].text.startswith("This is not such an easy matter")
+
+
+def test_seed_keeps_every_paragraph(seed: Article) -> None:
+    paragraphs = [b for b in seed.blocks if b.kind is BlockKind.PARAGRAPH]
+    assert len(paragraphs) == 14
+    assert paragraphs[-1].text.endswith("manage this situation.")
+    assert not any(b.text.endswith("\u00a0") or "  " in b.text for b in seed.blocks)
+
+
+def test_seed_text_hash_is_of_the_decoded_text(seed: Article) -> None:
+    import hashlib
+
+    assert seed.text_hash == hashlib.sha256(SEED.read_text(encoding="utf-8").encode("utf-8")).hexdigest()
+
+
+# --- the rules, one at a time ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Close",
+        "Advertisement",
+        "ADVERTISEMENT",
+        "Share this article",
+        "Read more: Why the old ferry closed",
+        "See also: Five things to know",
+        "Related stories",
+        "Sign up for our newsletter",
+        "5 min read",
+        "Skip to main content",
+        "* * *",
+        "Facebook | Twitter | LinkedIn",
+    ],
+)
+def test_chrome_lines_are_recognised(line: str) -> None:
+    assert is_chrome(line)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Published in 1998, the book sold well.",
+        "Updated figures are due next week.",
+        "Cookies were handed out to every child at the gate.",
+        "Share this with your neighbours, the mayor said on Friday.",
+        "Related issues will be discussed at the meeting on Friday.",
+        "Close the door behind you.",
+    ],
+)
+def test_a_sentence_that_starts_like_chrome_is_narrated(sentence: str) -> None:
+    # A paragraph of one ordinary sentence is article text, whatever its first word.
+    text = f"Notes from the town meeting\n\nThe meeting began at seven and lasted three hours.\n\n{sentence}\n\nIt ended late."
+    article = parse_text(text, source="meeting.txt")
+    assert sentence in [block.text for block in article.blocks]
+    assert sentence not in article.dropped
+
+
+@pytest.mark.parametrize(
+    ("line", "author"),
+    [
+        ("Jang Seiul", "Jang Seiul"),
+        ("By Anna Smith", "Anna Smith"),
+        ("by Anna Smith", "Anna Smith"),
+        ("By Anna van der Berg | 3 March 2024", "Anna van der Berg"),
+        ("By Anna Smith and Tom Jones", "Anna Smith and Tom Jones"),
+        ("By Mary O’Brien", "Mary O’Brien"),
+        ("By Jean-Luc Martin", "Jean-Luc Martin"),
+        ("By Seo Ji-yeon", "Seo Ji-yeon"),
+        ("By Anna Smith-Jones | 3 March 2024", "Anna Smith-Jones"),
+    ],
+)
+def test_bylines_give_the_whole_name(line: str, author: str) -> None:
+    assert match_byline(line) == author
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The war goes on",
+        "None can understand why they should fight for Russia.",
+        "By late afternoon, the flood had reached the town hall.",
+        "By then it was too late.",
+    ],
+)
+def test_sentences_are_not_bylines(line: str) -> None:
+    assert match_byline(line) == ""
+
+
+def test_a_first_paragraph_starting_with_by_is_narrated() -> None:
+    text = (
+        "Flood reaches the town hall\n\n"
+        "By late afternoon, the flood had reached the town hall.\n\n"
+        "Water was knee deep in the market square and still rising. Shops closed early.\n"
+    )
+    article = parse_text(text, source="flood.txt")
+    assert article.byline == ""
+    assert [b.text for b in article.blocks][0] == "By late afternoon, the flood had reached the town hall."
+
+
+def test_byline_under_the_title_and_at_the_end() -> None:
+    body = "The river rose by two metres overnight, and the old bridge was closed to traffic."
+    top = parse_text(f"River closes bridge\n\nBy Anna Smith\n\n{body}\n", source="a.txt")
+    end = parse_text(f"River closes bridge\n\n{body}\n\nAnna Smith\n\nClose\n", source="a.txt")
+    for article in (top, end):
+        assert article.title == "River closes bridge"
+        assert article.byline == "Anna Smith"
+        assert [b.text for b in article.blocks] == [body]
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("Troops on parade in Pyongyang (Image: KCNA)", "Troops on parade in Pyongyang"),
+        ("Children play in a fountain (Photo: Reuters)", "Children play in a fountain"),
+        ("A flooded street in the old town (Picture: Getty Images)", "A flooded street in the old town"),
+        ("Caption: Volunteers at work in the tower", "Volunteers at work in the tower"),
+    ],
+)
+def test_captions_are_recognised_and_lose_their_credit(line: str, said: str) -> None:
+    assert is_caption(line)
+    assert strip_credit(line) == said
+
+
+def test_a_caption_in_the_middle_of_the_article_is_a_caption_block() -> None:
+    text = (
+        "Storm hits the coast\n\n"
+        "Winds of 120 km/h brought down trees and power lines along the coast on Sunday night.\n\n"
+        "A fallen tree blocks the coast road near Brest (Image: AFP)\n\n"
+        "Power was restored to most homes by Monday evening, the grid operator said.\n"
+    )
+    kinds = [(b.kind, b.text) for b in parse_text(text, source="storm.txt").blocks]
+    assert kinds[1] == (BlockKind.CAPTION, "A fallen tree blocks the coast road near Brest (Image: AFP)")
+    assert [k for k, _ in kinds] == [BlockKind.PARAGRAPH, BlockKind.CAPTION, BlockKind.PARAGRAPH]
+
+
+def test_hard_wrapped_lines_join_into_one_paragraph() -> None:
+    text = "A title\n\nThe first line of a paragraph\nthat was wrapped by hand\nat a narrow width.\n\nA second one.\n"
+    blocks = parse_text(text, source="w.txt").blocks
+    assert [b.text for b in blocks] == [
+        "The first line of a paragraph that was wrapped by hand at a narrow width.",
+        "A second one.",
+    ]
+
+
+def test_without_blank_lines_each_line_is_a_paragraph() -> None:
+    text = "A title\nThe first paragraph is one line.\nThe second paragraph is another.\nAdvertisement\nThe last one.\n"
+    article = parse_text(text, source="n.txt")
+    assert article.title == "A title"
+    assert [b.text for b in article.blocks] == [
+        "The first paragraph is one line.",
+        "The second paragraph is another.",
+        "The last one.",
+    ]
+    assert article.dropped == ("Advertisement",)
+
+
+def test_a_one_line_text_is_body_titled_by_its_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "quick_note-for-today.txt"
+    path.write_text("Remember to water the plants before you leave.\n", encoding="utf-8")
+    article = read_article(path)
+    assert article.title == "Quick note for today"
+    assert [b.text for b in article.blocks] == ["Remember to water the plants before you leave."]
+
+
+def test_markup_looking_text_is_kept_as_text() -> None:
+    text = 'Markup\n\nThe page said <speak> and <break time="10s"/> and Tom &amp; Jerry and ]]> at the end.\n'
+    (block,) = parse_text(text, source="m.txt").blocks
+    assert block.text == 'The page said <speak> and <break time="10s"/> and Tom &amp; Jerry and ]]> at the end.'
+
+
+# --- inputs that cannot be narrated ----------------------------------------------
+
+BAD_INPUTS = {
+    "empty": b"",
+    "whitespace-only": b" \n\t\n   \r\n\n",
+    "unicode-whitespace-only": "\u00a0\u3000\n\u2003\n".encode(),
+    "bom-only": b"\xef\xbb\xbf\n",
+    "only-punctuation": "!!! ... ???\n\n--- *** ---\n\n…\n".encode(),
+    "binary": bytes(range(256)) * 8,
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64),
+    "non-utf8": "Caf\u00e9 au lait\n\nIl fait tr\u00e8s beau aujourd'hui.\n".encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("content", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_bad_input_raises_input_error_naming_the_file(content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "bad-input.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_article(path)
+    assert str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file_and_folder_raise_input_error(tmp_path: Path) -> None:
+    for path in (tmp_path / "missing.txt", tmp_path):
+        with pytest.raises(InputError) as caught:
+            read_article(path)
+        assert str(path) in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_an_article_or_an_input_error(data: bytes) -> None:
+    # Fault injection: whatever the bytes, only NarratorError escapes.
+    try:
+        article = parse_text(decode_text(data, "fuzz.txt"), source="fuzz.txt")
+    except NarratorError:
+        return
+    assert any(ch.isalnum() for b in article.blocks for ch in b.text) or article.title
+
+
+words = st.text(alphabet=string.ascii_letters + "äéñ", min_size=1, max_size=9).filter(lambda w: w.lower() != "by")
+lines = st.lists(words, min_size=1, max_size=14).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(lines, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+def test_no_words_are_lost_or_invented(paragraphs: list[str], newline: str, bom: bool) -> None:
+    text = ("\ufeff" if bom else "") + (newline * 2).join(paragraphs) + newline
+    try:
+        article = parse_text(decode_text(text.encode("utf-8"), "p.txt"), source="p.txt", fallback_title="")
+    except InputError:
+        return
+    found = [article.title, article.byline, *(b.text for b in article.blocks), *article.dropped]
+    assert sorted(" ".join(found).split()) == sorted(" ".join(paragraphs).split())

@@ -1,0 +1,300 @@
+"""Captions (WebVTT, SRT) and JSON chapters, and the timeline they are written from.
+
+Formats are pinned by golden files in tests/data/captions (NAME.input.json -> NAME.vtt,
+NAME.srt, NAME.chapters.json) and read back with third-party parsers: webvtt-py, srt
+and jsonschema against the Podcasting 2.0 chapters schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import json
+import math
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+import srt
+import webvtt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from narrator.assemble import CODEC_DELAY_SAMPLES, TARGET_LUFS, Encoded, Pauses, assemble
+from narrator.captions import (
+    chapters_document,
+    format_srt_time,
+    format_vtt_time,
+    render_chapters_json,
+    render_srt,
+    render_vtt,
+)
+from narrator.models import Article, Block, BlockKind, Chapter, Clip, Cue, Script, Timeline
+from narrator.segment import segment_article
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = sorted((DATA / "captions").glob("*.input.json"))
+SCHEMA = json.loads((DATA / "podcast-chapters.schema.json").read_text(encoding="utf-8"))
+RATE = 22050
+
+
+def load_input(path: Path) -> tuple[list[Cue], list[Chapter], dict[str, str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return (
+        [Cue(start_ms=a, end_ms=b, text=t) for a, b, t in data["cues"]],
+        [Chapter(start_ms=a, end_ms=b, title=t) for a, b, t in data["chapters"]],
+        data["meta"],
+    )
+
+
+def read_vtt(text: str) -> list[tuple[int, int, str]]:
+    return [
+        (c.start_time.in_milliseconds(), c.end_time.in_milliseconds(), html.unescape(c.text))
+        for c in webvtt.from_string(text)
+    ]
+
+
+def read_srt(text: str) -> list[tuple[int, int, str]]:
+    def ms(delta: dt.timedelta) -> int:
+        return round(delta.total_seconds() * 1000)
+
+    return [(ms(s.start), ms(s.end), s.content) for s in srt.parse(text)]
+
+
+def validate_chapters(document: object) -> None:
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(document)
+    starts = [c["startTime"] for c in document["chapters"]]  # type: ignore[index]
+    assert starts == sorted(starts), "chapters must be in ascending startTime order"
+
+
+# --- timestamps ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ms", "vtt", "srt_time"),
+    [
+        (0, "00:00:00.000", "00:00:00,000"),
+        (61_500, "00:01:01.500", "00:01:01,500"),
+        (3_599_999, "00:59:59.999", "00:59:59,999"),
+        (3_600_000 * 11 + 5, "11:00:00.005", "11:00:00,005"),
+    ],
+)
+def test_timestamps(ms: int, vtt: str, srt_time: str) -> None:
+    assert format_vtt_time(ms) == vtt
+    assert format_srt_time(ms) == srt_time
+
+
+@settings(max_examples=500)
+@given(st.integers(min_value=0, max_value=100 * 3_600_000 - 1))
+def test_format_vtt_time_round_trips(ms: int) -> None:
+    assert webvtt.models.Timestamp.from_string(format_vtt_time(ms)).in_milliseconds() == ms
+
+
+@settings(max_examples=500)
+@given(st.integers(min_value=0, max_value=100 * 3_600_000 - 1))
+def test_format_srt_time_round_trips(ms: int) -> None:
+    assert srt.srt_timestamp_to_timedelta(format_srt_time(ms)) == dt.timedelta(milliseconds=ms)
+
+
+# --- golden files ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", GOLDEN, ids=[p.name.split(".")[0] for p in GOLDEN])
+def test_vtt_matches_golden(source: Path) -> None:
+    cues, _, _ = load_input(source)
+    golden = source.with_name(source.name.replace(".input.json", ".vtt"))
+    assert render_vtt(cues) == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", GOLDEN, ids=[p.name.split(".")[0] for p in GOLDEN])
+def test_srt_matches_golden(source: Path) -> None:
+    cues, _, _ = load_input(source)
+    golden = source.with_name(source.name.replace(".input.json", ".srt"))
+    assert render_srt(cues) == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("source", GOLDEN, ids=[p.name.split(".")[0] for p in GOLDEN])
+def test_chapters_json_matches_golden(source: Path) -> None:
+    _, chapters, meta = load_input(source)
+    golden = source.with_name(source.name.replace(".input.json", ".chapters.json"))
+    rendered = render_chapters_json(chapters, **meta)
+    assert json.loads(rendered) == json.loads(golden.read_text(encoding="utf-8"))
+    assert rendered.endswith("\n")
+    validate_chapters(json.loads(rendered))
+
+
+@pytest.mark.parametrize("source", GOLDEN, ids=[p.name.split(".")[0] for p in GOLDEN])
+def test_golden_captions_round_trip_through_parsers(source: Path) -> None:
+    cues, _, _ = load_input(source)
+    expected = [(c.start_ms, c.end_ms, " ".join(c.text.split())) for c in cues]
+    assert read_vtt(render_vtt(cues)) == expected
+    assert read_srt(render_srt(cues)) == expected
+
+
+def test_chapters_json_keeps_non_ascii_text() -> None:
+    rendered = render_chapters_json(
+        [Chapter(0, 1000, "“great leader” — Pyongyang…")], title="Zoë", author="", podcast_name="", file_name="z.mp3"
+    )
+    assert "“great leader” — Pyongyang…" in rendered
+    assert "author" not in json.loads(rendered)
+
+
+# --- round trips with any cues ---------------------------------------------------
+
+cue_text = st.text(
+    alphabet=string.ascii_letters + string.digits + " .,;:!?'\"()-&<>/=…’“”éüß한국", min_size=1, max_size=120
+).filter(lambda t: t.strip())
+
+
+@st.composite
+def cue_lists(draw: st.DrawFn) -> list[Cue]:
+    texts = draw(st.lists(cue_text, min_size=1, max_size=12))
+    cues, at = [], draw(st.integers(0, 5000))
+    for text in texts:
+        start = at + draw(st.integers(0, 2000))
+        end = start + draw(st.integers(1, 20_000))
+        cues.append(Cue(start, end, text))
+        at = end
+    return cues
+
+
+@settings(max_examples=150, deadline=None)
+@given(cue_lists())
+def test_vtt_round_trips_through_webvtt_py(cues: list[Cue]) -> None:
+    parsed = read_vtt(render_vtt(cues))
+    assert parsed == [(c.start_ms, c.end_ms, " ".join(c.text.split())) for c in cues]
+
+
+@settings(max_examples=150, deadline=None)
+@given(cue_lists())
+def test_srt_round_trips_through_srt(cues: list[Cue]) -> None:
+    parsed = read_srt(render_srt(cues))
+    assert parsed == [(c.start_ms, c.end_ms, " ".join(c.text.split())) for c in cues]
+    assert [s.index for s in srt.parse(render_srt(cues))] == list(range(1, len(cues) + 1))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 600_000), min_size=1, max_size=40), st.text(max_size=40), st.text(max_size=20))
+def test_chapters_document_validates(lengths: list[int], title: str, author: str) -> None:
+    bounds = [0, *np.cumsum(lengths).tolist()]
+    chapters = [Chapter(bounds[i], bounds[i + 1], f"Chapter {i}") for i in range(len(lengths))]
+    document = chapters_document(chapters, title=title, author=author, podcast_name="P", file_name="e.mp3")
+    validate_chapters(document)
+    assert [round(c["startTime"] * 1000) for c in document["chapters"]] == bounds[:-1]  # type: ignore[index]
+    assert [round(c["endTime"] * 1000) for c in document["chapters"]] == bounds[1:]  # type: ignore[index]
+
+
+# --- the timeline: cues and chapters from assembled clips --------------------------
+#
+# Clips of a tone stand in for speech (the STYLE's deterministic test engine): the
+# timing rules are exact here, and the real engine is checked in test_e2e.py.
+
+
+def tone(ms: int, amplitude: int = 8000) -> Clip:
+    """A clip of a 300 Hz tone whose sound fills it end to end, like a trimmed clip of speech."""
+    samples = RATE * ms // 1000
+    wave = (amplitude * np.sin(2 * math.pi * 300 * np.arange(samples) / RATE)).astype("<i2")
+    wave[0] = wave[-1] = amplitude
+    return Clip(pcm=wave.tobytes(), sample_rate=RATE)
+
+
+def article_of(paragraphs: list[list[str]]) -> Article:
+    blocks = tuple(Block(BlockKind.PARAGRAPH, " ".join(p)) for p in paragraphs)
+    return Article(source="t.txt", title="A title", byline="Anna Smith", blocks=blocks)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    script: Script
+    timeline: Timeline
+    played: np.ndarray
+    """What a player plays: the spool behind the codec's delay, as the timeline counts it."""
+    integrated_lufs: float
+
+
+def assemble_tones(paragraphs: list[list[str]], rate_wpm: int = 175) -> Assembled:
+    script = segment_article(article_of(paragraphs), rate_wpm=rate_wpm)
+    chunks = [c for s in script.sentences() for c in s.chunks]
+    spool = io.BytesIO()
+    assembly = assemble(script, iter([tone(60 + 7 * len(chunk)) for chunk in chunks]), spool, pauses=Pauses())
+    pcm = np.frombuffer(spool.getvalue(), dtype="<i2")
+    played = np.concatenate([np.zeros(CODEC_DELAY_SAMPLES, dtype="<i2"), pcm])
+    encoded = Encoded(decoded_samples=played.size, gain_db=0.0, loudness_lufs=TARGET_LUFS, passes=1)
+    return Assembled(script, assembly.timeline(encoded), played, assembly.integrated_lufs)
+
+
+sentence_text = st.lists(st.sampled_from(["the", "river", "rose", "again", "slowly,", "and", "then", "fell"]),
+                         min_size=1, max_size=45).map(lambda ws: " ".join(ws).capitalize() + ".")  # fmt: skip
+paragraph_lists = st.lists(st.lists(sentence_text, min_size=1, max_size=4), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(paragraph_lists)
+def test_cues_never_go_backwards(paragraphs: list[list[str]]) -> None:
+    done = assemble_tones(paragraphs)
+    cues = done.timeline.cues
+    assert [c.text for c in cues] == [s.text for s in done.script.sentences()]
+    for cue in cues:
+        assert 0 <= cue.start_ms < cue.end_ms <= done.timeline.duration_ms
+    for before, after in zip(cues, cues[1:], strict=False):
+        assert before.end_ms < after.start_ms
+
+
+@settings(max_examples=40, deadline=None)
+@given(paragraph_lists)
+def test_chapters_are_contiguous_from_zero_to_the_end(paragraphs: list[list[str]]) -> None:
+    done = assemble_tones(paragraphs)
+    chapters = done.timeline.chapters
+    assert [c.title for c in chapters] == [c.title for c in done.script.chapters]
+    assert chapters[0].start_ms == 0
+    assert chapters[-1].end_ms == done.timeline.duration_ms == done.played.size * 1000 // RATE
+    for before, after in zip(chapters, chapters[1:], strict=False):
+        assert before.end_ms == after.start_ms
+    assert all(c.start_ms < c.end_ms for c in chapters)
+
+
+@settings(max_examples=30, deadline=None)
+@given(paragraph_lists)
+def test_cues_lie_on_their_sound_and_gaps_are_silent(paragraphs: list[list[str]]) -> None:
+    done = assemble_tones(paragraphs)
+    loud = np.abs(done.played.astype(np.int32)) > 64
+    cues = done.timeline.cues
+
+    def at(ms: int) -> int:
+        return ms * RATE // 1000
+
+    for i, cue in enumerate(cues):
+        sound = np.flatnonzero(loud[at(cue.start_ms) - at(50) : at(cue.end_ms) + at(50)]) + at(cue.start_ms) - at(50)
+        assert abs(sound[0] * 1000 / RATE - cue.start_ms) <= 50, cue
+        assert abs((sound[-1] + 1) * 1000 / RATE - cue.end_ms) <= 50, cue
+        if i + 1 < len(cues):
+            # Within a millisecond of the cues (their rounding), the gap between them is silent.
+            assert not loud[at(cue.end_ms + 1) : at(cues[i + 1].start_ms - 1)].any(), f"sound after cue {i}"
+    assert not loud[: at(cues[0].start_ms - 1)].any()
+    assert not loud[at(cues[-1].end_ms + 1) :].any()
+
+
+@settings(max_examples=30, deadline=None)
+@given(paragraph_lists)
+def test_chapters_start_in_silence_before_their_first_cue(paragraphs: list[list[str]]) -> None:
+    done = assemble_tones(paragraphs)
+    for chapter in done.timeline.chapters[1:]:
+        first = min(c.start_ms for c in done.timeline.cues if c.start_ms >= chapter.start_ms)
+        assert 0 < first - chapter.start_ms <= 1000
+        at = chapter.start_ms * RATE // 1000
+        assert not (np.abs(done.played[at - 200 : at + 200].astype(np.int32)) > 64).any()
+
+
+def test_stitched_loudness_is_measured_as_dual_mono() -> None:
+    import pyebur128
+
+    done = assemble_tones([["One sentence here.", "Another one there."]] * 6)
+    state = pyebur128.R128State(1, RATE, pyebur128.MeasurementMode.MODE_I)
+    state.set_channel(0, pyebur128.ChannelType.DUAL_MONO)
+    frames = done.played.astype(np.float64) / 32768
+    state.add_frames(frames, frames.size)
+    assert done.integrated_lufs == pytest.approx(pyebur128.get_loudness_global(state), abs=0.01)
