@@ -6,9 +6,12 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from .cache import ClipCache
 
 from . import __version__
 from .errors import ExitStatus, InputError, NarratorError
@@ -195,3 +198,57 @@ def voices(engine: str) -> None:
 
     for voice in create_engine(engine).voices():
         click.echo(f"{voice.id:<24} {','.join(voice.languages):<10} {voice.gender or '-':<7} {voice.name}")
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or empty the cache of synthesized sentences.
+
+    \b
+    Example:
+      narrator cache info
+    """
+
+
+def _clip_cache(cache_dir: Path | None) -> ClipCache:
+    from .cache import ClipCache, default_cache_dir
+
+    return ClipCache(cache_dir or default_cache_dir())
+
+
+_cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="NARRATOR_CACHE_DIR",
+    help="The cache folder (also NARRATOR_CACHE_DIR).",
+)
+
+
+@cache.command("info")
+@_cache_dir_option
+@translate_errors
+def cache_info(cache_dir: Path | None) -> None:
+    """Show where the cache is, how many sentences it holds and its size.
+
+    \b
+    Example:
+      narrator cache info --cache-dir /tmp/clips
+    """
+    info = _clip_cache(cache_dir).info()
+    click.echo(f"folder:    {info.path}")
+    click.echo(f"sentences: {info.entries}")
+    click.echo(f"size:      {info.size_bytes / 2**20:.1f} MiB of {info.max_bytes / 2**20:.0f} MiB")
+
+
+@cache.command("clear")
+@_cache_dir_option
+@translate_errors
+def cache_clear(cache_dir: Path | None) -> None:
+    """Delete every cached sentence.
+
+    \b
+    Example:
+      narrator cache clear
+    """
+    removed = _clip_cache(cache_dir).clear()
+    click.echo(f"removed {removed} cached sentence(s)", err=True)
