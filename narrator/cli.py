@@ -110,21 +110,67 @@ def format_duration(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-@main.command()
-@click.argument("articles", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
+def show_options(command: F) -> F:
+    """The podcast's settings as flags: they override podcast.toml (``init`` saves them)."""
+    options = [
+        click.option("--title", help="The podcast's title."),
+        click.option("--description", help="The podcast's description."),
+        click.option("--author", help="The podcast's author (itunes:author)."),
+        click.option("--owner-name", help="The feed owner's name (itunes:owner)."),
+        click.option("--owner-email", help="The feed owner's e-mail (itunes:owner)."),
+        click.option("--podcast-language", "language", help="The podcast's language, e.g. en or de-AT."),
+        click.option("--category", help='Apple Podcasts category, e.g. "News > Politics".'),
+        click.option("--explicit/--clean", "explicit", default=None, help="itunes:explicit true or false."),
+        click.option("--link", help="The podcast's website."),
+        click.option(
+            "--cover",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Square JPEG or PNG, 1400-3000 px; default: drawn from the title.",
+        ),
+        click.option("--base-url", help="Where the output folder is published.  [default: http://localhost:8000/]"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+_SHOW_FLAGS = (
+    "title",
+    "description",
+    "author",
+    "owner_name",
+    "owner_email",
+    "language",
+    "category",
+    "explicit",
+    "link",
+    "cover",
+    "base_url",
+)
+
+
+def _show_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in _SHOW_FLAGS}
+
+
+_output_option = click.option(
     "-o",
     "--output",
     "output_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default="output",
     show_default=True,
-    help="Folder for the episodes.",
+    help="The podcast folder.",
 )
+
+
+@main.command()
+@click.argument("articles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_output_option
 @click.option("--voice", help="Voice id (see `narrator voices`); default: the engine's.")
 @click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute.  [default: 175]")
 @click.option("--bitrate", "bitrate_kbps", type=int, help="MP3 bitrate in kb/s.  [default: 64]")
-@click.option("--jobs", type=int, help="Synthesis processes.  [default: one per core]")
+@click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
 @click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -132,7 +178,9 @@ def format_duration(ms: int) -> str:
     help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option("--as-new", is_flag=True, help="Publish as a new episode even if the article is in the podcast.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
+@show_options
 @translate_errors
 def narrate(
     articles: tuple[Path, ...],
@@ -143,18 +191,22 @@ def narrate(
     jobs: int | None,
     cache_dir: Path | None,
     no_cache: bool,
+    as_new: bool,
     quiet: bool,
+    **show: Any,
 ) -> None:
-    """Narrate ARTICLES (text files or folders of them) into MP3 episodes with chapters and captions.
+    """Narrate ARTICLES (text files or folders of them) into podcast episodes.
 
-    Each article becomes STEM.mp3 with STEM.vtt, STEM.srt and STEM.chapters.json
-    in the output folder.
+    Each article becomes STEM.mp3 with chapters, STEM.vtt and STEM.srt captions and
+    STEM.chapters.json in the output folder, is added to the podcast's library and
+    feed.xml. An article already in the podcast is narrated again in place (same
+    GUID), or not at all when neither it nor the settings changed.
 
     \b
     Example:
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
     """
-    from .pipeline import Narrator, Progress, read, slugify
+    from .pipeline import Progress, publish, read
     from .settings import resolve
 
     settings = resolve(
@@ -165,23 +217,121 @@ def narrate(
         jobs=jobs,
         cache_dir=cache_dir,
         no_cache=no_cache,
+        show=_show_flags(show),
     )
     # Read everything first: a bad input stops the run before anything is written.
     inputs = [read(path) for path in expand_inputs(articles)]
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
-    with Narrator(settings) as narrator:
-        for article in inputs:
-            try:
-                episode = narrator.narrate(article, stem=slugify(Path(article.source).stem), progress=progress)
-            finally:
-                bar.finish()
-            if not quiet:
-                t = episode.timeline
-                click.echo(
-                    f"{episode.files.mp3}  {format_duration(t.duration_ms)}  {len(t.chapters)} chapters  "
-                    f"{len(t.cues)} captions  {t.loudness.integrated_lufs:.1f} LUFS"
-                )
+    for result in publish(inputs, settings, as_new=as_new, progress=progress):
+        bar.finish()
+        if quiet:
+            continue
+        line = f"{result.mp3}  {format_duration(result.duration_ms)}  {result.chapters} chapters"
+        if result.reused:
+            click.echo(f"{line}  unchanged")
+        else:
+            click.echo(f"{line}  {result.captions} captions  {result.loudness_lufs:.1f} LUFS")
+
+
+@main.command()
+@_output_option
+@show_options
+@translate_errors
+def init(output_dir: Path, **show: Any) -> None:
+    """Write the podcast's settings to DIR/podcast.toml (flags change what is there).
+
+    \b
+    Example:
+      narrator init -o output --title "Morning reads" --owner-email me@example.org \\
+        --category "News > Daily News" --base-url https://example.org/podcast/
+    """
+    from .show import init_show
+
+    click.echo(init_show(output_dir, **_show_flags(show)))
+
+
+@main.command()
+@_output_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@translate_errors
+def episodes(output_dir: Path, as_json: bool) -> None:
+    """List the podcast's episodes, newest first.
+
+    \b
+    Example:
+      narrator episodes -o output --json | jq '.[].title'
+    """
+    import json
+
+    from .library import episode_dict, open_library
+
+    with open_library(output_dir, create=False) as library:
+        records = library.episodes()
+    if as_json:
+        click.echo(json.dumps([episode_dict(r) for r in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("no episodes yet", err=True)
+        return
+    rows = [
+        (
+            str(r.id),
+            r.published_at.strftime("%Y-%m-%d"),
+            format_duration(r.duration_ms),
+            str(len(r.chapters)),
+            r.stem,
+            r.title,
+        )
+        for r in records
+    ]
+    headers = ("ID", "DATE", "LENGTH", "CHAP", "FILE", "TITLE")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
+    for row in (headers, *rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        click.echo(line.rstrip())
+
+
+@main.command()
+@click.argument("episode")
+@_output_option
+@translate_errors
+def remove(episode: str, output_dir: Path) -> None:
+    """Remove EPISODE (its id, file name, GUID or source) with its files, and update the feed.
+
+    \b
+    Example:
+      narrator remove north-korea-troops-morale -o output
+    """
+    from .feed import write_feed
+    from .library import open_library
+    from .show import resolve_show
+
+    with open_library(output_dir, create=False) as library:
+        record = library.remove(episode)
+        write_feed(output_dir, resolve_show(output_dir), library)
+        library.delete_files(record)
+    click.echo(f"removed {record.stem}: {record.title}", err=True)
+
+
+@main.command()
+@_output_option
+@show_options
+@translate_errors
+def feed(output_dir: Path, **show: Any) -> None:
+    """Rebuild feed.xml from the library (flags apply to this build only).
+
+    \b
+    Example:
+      narrator feed -o output --base-url https://example.org/podcast/
+    """
+    from .feed import write_feed
+    from .library import open_library
+    from .show import resolve_show
+
+    settings = resolve_show(output_dir, **_show_flags(show))
+    with open_library(output_dir, create=False) as library:
+        click.echo(write_feed(output_dir, settings, library))
 
 
 @main.command()

@@ -140,30 +140,58 @@ def chapter_lines(chapters: Sequence[Chapter]) -> list[str]:
     return [f"{format_timestamp(c.start_ms)} {one_line(c.title)}" for c in chapters]
 
 
+def shorten_html_text(text: str, max_bytes: int) -> str:
+    """Plain text cut at a word, with "…", so that its HTML-escaped form fits ``max_bytes`` of UTF-8.
+
+    >>> shorten_html_text("Fish & chips for tea", 20)
+    'Fish & chips…'
+    """
+
+    def size(candidate: str) -> int:
+        return len(html.escape(candidate, quote=False).encode("utf-8"))
+
+    if size(text) <= max_bytes:
+        return text
+    words = text.split(" ")
+    low, high = 0, len(words)  # binary search for the most words that fit
+    while low < high:
+        mid = (low + high + 1) // 2
+        if size(" ".join(words[:mid]).rstrip(" ,;:") + "…") <= max_bytes:
+            low = mid
+        else:
+            high = mid - 1
+    return " ".join(words[:low]).rstrip(" ,;:") + "…" if low else ""
+
+
 def describe(record: EpisodeRecord, limit: int = MAX_DESCRIPTION_BYTES) -> str:
     """The episode's description as HTML: its summary, then the chapters with timestamps.
 
-    Apple shows at most 4,000 bytes and allows <p>, <ul> and <li>; the summary is
-    shortened first, then chapters are dropped from the end, to fit ``limit``.
+    Apple shows at most 4,000 bytes and allows <p>, <ul> and <li>. When it does not
+    fit, the summary is shortened (to no less than a quarter of the limit, when
+    the chapters need the room) and then chapters are dropped from the end.
     """
     items = [f"<li>{html.escape(line, quote=False)}</li>" for line in chapter_lines(record.chapters)]
     summary = one_line(record.description)
 
-    def build(summary: str, items: list[str], more: bool) -> str:
+    def build(summary: str, items: list[str], more: bool = False) -> str:
         head = f"<p>{html.escape(summary, quote=False)}</p>" if summary else ""
         if not items:
             return head
         return head + "<p>Chapters:</p><ul>" + "".join(items) + ("<li>…</li>" if more else "") + "</ul>"
 
-    text = build(summary, items, False)
-    while len(text.encode("utf-8")) > limit and summary:
-        words = summary.rstrip("…").split(" ")
-        summary = " ".join(words[: len(words) * 3 // 4]).rstrip(" ,;:") + "…" if len(words) > 1 else ""
-        text = build(summary, items, False)
+    def size(text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    text = build(summary, items)
+    if size(text) <= limit:
+        return text
+    room = limit - size(build("", items)) - len("<p></p>")
+    summary = shorten_html_text(summary, max(room, limit // 4))
     kept = len(items)
-    while len(text.encode("utf-8")) > limit and kept:
+    text = build(summary, items)
+    while size(text) > limit and kept:
         kept -= 1
-        text = build(summary, items[:kept], True)
+        text = build(summary, items[:kept], more=True)
     return text
 
 
@@ -277,7 +305,7 @@ def render_feed(
     if show.author:
         podcast.itunes_author(one_line(show.author))
     if show.owner_email:
-        podcast.itunes_owner(name=one_line(show.owner), email=show.owner_email)
+        podcast.itunes_owner(name=one_line(show.owner) or one_line(show.title), email=show.owner_email)
     podcast.itunes_image(cover_url)
     category = {"cat": show.category, "sub": show.subcategory} if show.subcategory else {"cat": show.category}
     podcast.itunes_category(category)
@@ -289,7 +317,7 @@ def render_feed(
 
     for record in episodes:
         fe = fg.add_entry(order="append")
-        fe.title(one_line(record.title))
+        fe.title(one_line(record.title) or record.stem)  # an RSS item needs a title or a description
         fe.guid(record.guid, permalink=False)
         fe.pubDate(record.published_at.astimezone(UTC))
         fe.description(describe(record))

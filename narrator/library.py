@@ -256,7 +256,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -557,7 +557,7 @@ class Library:
         host = socket.gethostname()
         expired = _iso(_now() - CLAIM_LIFETIME)
         for stem, pid, claim_host, claimed_at in self._query("SELECT stem, pid, host, claimed_at FROM claims"):
-            if claimed_at < expired or (claim_host == host and not _pid_alive(int(pid))):
+            if claimed_at < expired or (claim_host == host and not pid_alive(int(pid))):
                 self._execute("DELETE FROM claims WHERE stem = ?", (stem,))
 
     def _one(self, sql: str, params: tuple[object, ...]) -> EpisodeRecord | None:

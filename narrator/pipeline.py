@@ -8,27 +8,27 @@ into place, so an interrupted or failed run leaves what was there untouched.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import article as article_mod
-from .cache import ClipCache
-from .captions import render_chapters_json, render_srt, render_vtt
 from .errors import OutputError
 from .models import Article, Episode, EpisodeFiles, Script, Timeline
-from .segment import segment_article
 from .settings import Settings
-from .synth import Synthesizer, Voicing
-from .tagging import Tags, language_code, write_tags
 
-COVER_NAME = "cover.jpg"
+if TYPE_CHECKING:
+    from .show import Cover
+    from .synth import Synthesizer
+    from .tagging import Tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +66,14 @@ def staging(output_dir: Path) -> Iterator[Path]:
     """A temporary folder inside ``output_dir`` (same file system, so renames are atomic)."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=".tmp-", dir=output_dir))
+        # The pid in the name lets a later run sweep what a killed run left.
+        folder = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=output_dir))
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder ({exc.strerror or exc})", output_dir) from exc
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def ensure_cover(output_dir: Path, title: str) -> bytes:
-    """The podcast's cover, drawn once and kept in the output folder."""
-    path = output_dir / COVER_NAME
-    if path.is_file():
-        return path.read_bytes()
-    from .cover import draw_cover
-
-    data = draw_cover(title)
-    publish_bytes(path, data)
-    return data
 
 
 def publish_bytes(path: Path, data: bytes) -> None:
@@ -101,22 +90,43 @@ def publish_bytes(path: Path, data: bytes) -> None:
 
 
 class Narrator:
-    """Narrates articles into ``settings.output_dir``; one set of warm engines serves them all."""
+    """Narrates articles into ``settings.output_dir``; one set of warm engines serves them all.
 
-    def __init__(self, settings: Settings) -> None:
+    ``album`` and ``cover`` are the podcast's title and cover art, for the ID3 tag.
+    """
+
+    def __init__(self, settings: Settings, *, album: str = "", cover: Cover | None = None) -> None:
         self.settings = settings
-        cache = ClipCache(settings.cache_dir, settings.cache_max_bytes) if settings.cache_dir else None
-        voicing = Voicing(engine=settings.engine, voice=settings.voice, rate=settings.rate_wpm)
-        self.synthesizer = Synthesizer(voicing, jobs=settings.jobs, cache=cache, timeout_s=settings.timeout_s)
+        self.album = album
+        self.cover = cover
+        self._synthesizer: Synthesizer | None = None
 
     def __enter__(self) -> Narrator:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.synthesizer.close()
+        if self._synthesizer is not None:
+            self._synthesizer.close()
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        """The engines, started on first use (a run with nothing to narrate never starts them)."""
+        if self._synthesizer is None:
+            from .cache import ClipCache
+            from .synth import Synthesizer, Voicing
+
+            s = self.settings
+            cache = ClipCache(s.cache_dir, s.cache_max_bytes) if s.cache_dir else None
+            voicing = Voicing(engine=s.engine, voice=s.voice, rate=s.rate_wpm)
+            self._synthesizer = Synthesizer(voicing, jobs=s.jobs, cache=cache, timeout_s=s.timeout_s)
+        return self._synthesizer
 
     def narrate(self, article: Article, *, stem: str, progress: Progress = Progress()) -> Episode:
         """Narrate one article as STEM.mp3, STEM.vtt, STEM.srt and STEM.chapters.json."""
+        from .captions import render_chapters_json, render_srt, render_vtt
+        from .segment import segment_article
+        from .tagging import write_tags
+
         settings = self.settings
         self.synthesizer.warm_up()  # engines initialise while the article is segmented
         script = segment_article(article, rate_wpm=settings.rate_wpm)
@@ -140,8 +150,7 @@ class Narrator:
                 encoded = encoder.finish(staged.mp3, samples=assembly.samples, measured_lufs=assembly.integrated_lufs)
             spool_path.unlink()
             timeline = assembly.timeline(encoded)
-            cover = ensure_cover(output_dir, settings.podcast_title)
-            write_tags(staged.mp3, _tags(article, script, timeline, settings, cover))
+            write_tags(staged.mp3, self._tags(article, script, timeline))
             staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
             staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
             staged.chapters_json.write_text(
@@ -149,7 +158,7 @@ class Narrator:
                     timeline.chapters,
                     title=article.title,
                     author=article.byline,
-                    podcast_name=settings.podcast_title,
+                    podcast_name=self.album,
                     file_name=final.mp3.name,
                 ),
                 encoding="utf-8",
@@ -159,23 +168,137 @@ class Narrator:
                 os.replace(getattr(staged, name), getattr(final, name))
         return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
 
+    def _tags(self, article: Article, script: Script, timeline: Timeline) -> Tags:
+        from .tagging import Tags, language_code
 
-def _tags(article: Article, script: Script, timeline: Timeline, settings: Settings, cover: bytes) -> Tags:
-    body = "\n\n".join(
-        " ".join(s.text for s in paragraph.sentences) for chapter in script.chapters for paragraph in chapter.paragraphs
-    )
-    return Tags(
-        title=article.title,
-        artist=article.byline,
-        album=settings.podcast_title,
-        date=dt.date.today().isoformat(),
-        language=language_code(article.language),
-        comment=f"Narrated by narrator from {Path(article.source).name}",
-        lyrics=body,
-        chapters=timeline.chapters,
-        cover=cover,
-    )
+        body = "\n\n".join(
+            " ".join(s.text for s in paragraph.sentences)
+            for chapter in script.chapters
+            for paragraph in chapter.paragraphs
+        )
+        return Tags(
+            title=article.title,
+            artist=article.byline,
+            album=self.album,
+            date=dt.date.today().isoformat(),
+            language=language_code(article.language),
+            comment=f"Narrated by narrator from {Path(article.source).name}",
+            lyrics=body,
+            chapters=timeline.chapters,
+            cover=self.cover.data if self.cover else None,
+            cover_mime=self.cover.mime if self.cover else "image/jpeg",
+        )
+
+    def build_key(self, article: Article) -> str:
+        """What the episode's files depend on: same key, same files (so an unchanged article is not redone)."""
+        from . import __version__
+        from .library import build_key
+
+        s = self.settings
+        return build_key(
+            article.text_hash,
+            {
+                "narrator": __version__,
+                # Not the engine's version: an upgraded espeak-ng keeps published episodes as they are
+                # (the clip cache, which must not mix versions within an episode, does key on it).
+                "engine": s.engine,
+                "voice": s.voice,
+                "rate": s.rate_wpm,
+                "bitrate": s.bitrate_kbps,
+                "album": self.album,
+                "cover": hashlib.sha256(self.cover.data).hexdigest() if self.cover else "",
+                "language": article.language,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What happened to one article in a run."""
+
+    mp3: Path
+    duration_ms: int
+    chapters: int
+    captions: int
+    """Caption cues; 0 when the episode was kept as it was."""
+    loudness_lufs: float | None
+    reused: bool
+    """True when neither the article nor the settings changed, so nothing was redone."""
+
+
+def publish(
+    articles: Sequence[Article], settings: Settings, *, as_new: bool = False, progress: Progress = Progress()
+) -> Iterator[Published]:
+    """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
+
+    An article already in the library (same source) is narrated again under its
+    old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
+    The feed is rewritten after every episode, so an interrupted run leaves a
+    feed that matches the files.
+    """
+    from .feed import FEED_NAME, write_feed
+    from .library import Action, article_body, article_summary, open_library
+    from .show import ShowSettings, publish_cover, save_show, show_path
+
+    out = settings.output_dir
+    show = settings.show or ShowSettings()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror or exc})", out) from exc
+    sweep_stale(out)
+    if not show_path(out).exists():
+        save_show(ShowSettings(), show_path(out))  # the defaults, for the user to edit
+    cover = publish_cover(show, out)
+    changed = False
+    with open_library(out) as library, Narrator(settings, album=show.title, cover=cover) as narrator:
+        for article in articles:
+            claim = library.claim(
+                article.source,
+                slug=slugify(Path(article.source).stem if article.source != "-" else article.title),
+                text_hash=article.text_hash,
+                build_key=narrator.build_key(article),
+                as_new=as_new,
+            )
+            if claim.action is Action.REUSE and claim.existing is not None:
+                old = claim.existing
+                yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
+                continue
+            try:
+                episode = narrator.narrate(article, stem=claim.stem, progress=progress)
+            except BaseException:
+                library.release(claim)
+                raise
+            library.record(
+                claim,
+                episode.files,
+                title=article.title,
+                author=article.byline,
+                language=article.language,
+                duration_ms=episode.timeline.duration_ms,
+                body=article_body(article),
+                description=article_summary(article),
+            )
+            write_feed(out, show, library)
+            changed = True
+            t = episode.timeline
+            yield Published(
+                episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
+            )
+        if not changed and not (out / FEED_NAME).exists():
+            write_feed(out, show, library)
+
+
+def sweep_stale(output_dir: Path) -> None:
+    """Remove temporary folders that runs killed before they could clean up left behind."""
+    from .library import pid_alive
+
+    for folder in output_dir.glob(".tmp-*"):
+        pid = folder.name.split("-")[1] if folder.name.count("-") >= 2 else ""
+        if folder.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def read(path: Path) -> Article:
+    """Read one input into an Article (InputError naming the file when it cannot be narrated)."""
     return article_mod.read_article(path)

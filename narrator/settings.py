@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import SettingsError
+
+if TYPE_CHECKING:
+    from .show import ShowSettings
 
 DEFAULT_RATE_WPM = 175
 DEFAULT_BITRATE_KBPS = 64
@@ -31,7 +35,8 @@ class Settings:
     cache_max_bytes: int = 512 * 1024 * 1024
     timeout_s: float = 60.0
     """How long the engine may take over one sentence before the run stops."""
-    podcast_title: str = "Narrated articles"
+    show: ShowSettings | None = None
+    """The podcast's settings (podcast.toml and its flags); None outside a podcast folder."""
 
 
 def resolve(
@@ -44,9 +49,14 @@ def resolve(
     cache_dir: Path | None = None,
     no_cache: bool = False,
     engine: str = "pyttsx3",
+    show: dict[str, Any] | None = None,
 ) -> Settings:
-    """Combine flags (None = not given), the environment and defaults into Settings."""
+    """Combine flags (None = not given), the environment, podcast.toml and defaults into Settings.
+
+    Nothing is written: podcast.toml is created when the first episode is published.
+    """
     from .cache import default_cache_dir
+    from .show import resolve_show
     from .synth import default_jobs
 
     rate = DEFAULT_RATE_WPM if rate_wpm is None else rate_wpm
@@ -57,7 +67,10 @@ def resolve(
         raise SettingsError(f"--bitrate must be one of {', '.join(map(str, BITRATES_KBPS))} kb/s, not {bitrate}")
     if jobs is not None and jobs < 1:
         raise SettingsError(f"--jobs must be at least 1, not {jobs}")
-    timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
+    try:
+        timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
+    except ValueError:
+        raise SettingsError("NARRATOR_ENGINE_TIMEOUT must be a number of seconds") from None
     return Settings(
         output_dir=output_dir,
         engine=engine,
@@ -67,4 +80,5 @@ def resolve(
         jobs=jobs or default_jobs(),
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
         timeout_s=timeout,
+        show=resolve_show(output_dir, create=False, **(show or {})),
     )

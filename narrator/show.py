@@ -233,9 +233,9 @@ def check_email(email: str) -> str:
 
 def validate(show: ShowSettings) -> ShowSettings:
     """Check every setting; returns the settings normalised (category spelling, base URL) or raises SettingsError."""
-    if not show.title.strip():
+    if not _visible(show.title):
         raise SettingsError("the show's title is empty")
-    if not show.description.strip():
+    if not _visible(show.description):
         raise SettingsError("the show's description is empty (RSS requires one)")
     if len(show.description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
         raise SettingsError(f"the show's description is longer than Apple's {MAX_DESCRIPTION_BYTES} bytes")
@@ -263,6 +263,11 @@ def validate(show: ShowSettings) -> ShowSettings:
         base_url=normalize_base_url(show.base_url),
         guid=show.guid.strip().lower(),
     )
+
+
+def _visible(text: str) -> bool:
+    """True when ``text`` has something to show besides white space and control characters."""
+    return any(char.isprintable() and not char.isspace() for char in text)
 
 
 def normalize_link(url: str) -> str:

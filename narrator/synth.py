@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import array
 import contextlib
-import multiprocessing
 import os
-import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import ClipCache, clip_key
 from .engines import Engine, create_engine, engine_version
 from .errors import NarratorError, SynthesisError
 from .models import Clip
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 #: Samples quieter than this (about -54 dBFS) count as silence when trimming a clip.
 SILENCE_THRESHOLD = 64
@@ -75,6 +74,8 @@ _worker_engine: Engine | None = None
 
 
 def _init_worker(engine_name: str) -> None:
+    import signal
+
     global _worker_engine
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _worker_engine = create_engine(engine_name)
@@ -138,6 +139,9 @@ class Synthesizer:
     def warm_up(self) -> None:
         """Start the worker processes now (each initialises its engine in the background)."""
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
             method = "fork" if sys.platform.startswith("linux") else "spawn"
             self._pool = ProcessPoolExecutor(
@@ -220,6 +224,9 @@ class Synthesizer:
 
 
 def _result(future: Future[Clip], text: str, timeout_s: float) -> Clip:
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result(timeout=timeout_s)
     except FutureTimeout:

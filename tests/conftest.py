@@ -133,10 +133,27 @@ def tone_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-second mono 22.05 kHz MP3 without tags, made by ffmpeg; copy it before tagging."""
     path = tmp_path_factory.mktemp("tone") / "tone.mp3"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=frequency=440:duration=12:sample_rate=22050",
-         "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-id3v2_version", "0", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=12:sample_rate=22050",
+            "-ac",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-id3v2_version",
+            "0",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return path
 
 

@@ -61,9 +61,7 @@ def test_the_fixtures_have_the_shapes_they_claim() -> None:
         pytest.param(lambda t: t + "\n\n", id="trailing-blank-line"),
     ],
 )
-def test_line_endings_and_bom_do_not_change_the_reading(
-    article_path: Path, transform, tmp_path: Path
-) -> None:
+def test_line_endings_and_bom_do_not_change_the_reading(article_path: Path, transform, tmp_path: Path) -> None:
     text = decode_text(article_path.read_bytes(), article_path).replace("\r\n", "\n")
     plain = tmp_path / "plain.txt"
     plain.write_bytes(text.encode("utf-8"))
@@ -88,7 +86,9 @@ def seed() -> Article:
 
 
 def test_seed_title_is_its_first_line(seed: Article) -> None:
-    assert seed.title == "Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale"
+    assert (
+        seed.title == "Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale"
+    )
 
 
 def test_seed_byline_is_the_author(seed: Article) -> None:
@@ -166,7 +166,12 @@ def test_chrome_lines_are_recognised(line: str) -> None:
 )
 def test_a_sentence_that_starts_like_chrome_is_narrated(sentence: str) -> None:
     # A paragraph of one ordinary sentence is article text, whatever its first word.
-    text = f"Notes from the town meeting\n\nThe meeting began at seven and lasted three hours.\n\n{sentence}\n\nIt ended late."
+    text = (
+        "Notes from the town meeting\n\n"
+        "The meeting began at seven and lasted three hours.\n\n"
+        f"{sentence}\n\n"
+        "It ended late."
+    )
     article = parse_text(text, source="meeting.txt")
     assert sentence in [block.text for block in article.blocks]
     assert sentence not in article.dropped
@@ -211,7 +216,7 @@ def test_a_first_paragraph_starting_with_by_is_narrated() -> None:
     )
     article = parse_text(text, source="flood.txt")
     assert article.byline == ""
-    assert [b.text for b in article.blocks][0] == "By late afternoon, the flood had reached the town hall."
+    assert article.blocks[0].text == "By late afternoon, the flood had reached the town hall."
 
 
 def test_byline_under_the_title_and_at_the_end() -> None:

@@ -14,6 +14,7 @@ import json
 import math
 import string
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import jsonschema
@@ -227,8 +228,9 @@ def assemble_tones(paragraphs: list[list[str]], rate_wpm: int = 175) -> Assemble
     return Assembled(script, assembly.timeline(encoded), played, assembly.integrated_lufs)
 
 
-sentence_text = st.lists(st.sampled_from(["the", "river", "rose", "again", "slowly,", "and", "then", "fell"]),
-                         min_size=1, max_size=45).map(lambda ws: " ".join(ws).capitalize() + ".")  # fmt: skip
+sentence_text = st.lists(
+    st.sampled_from(["the", "river", "rose", "again", "slowly,", "and", "then", "fell"]), min_size=1, max_size=45
+).map(lambda ws: " ".join(ws).capitalize() + ".")
 paragraph_lists = st.lists(st.lists(sentence_text, min_size=1, max_size=4), min_size=1, max_size=8)
 
 
@@ -240,7 +242,7 @@ def test_cues_never_go_backwards(paragraphs: list[list[str]]) -> None:
     assert [c.text for c in cues] == [s.text for s in done.script.sentences()]
     for cue in cues:
         assert 0 <= cue.start_ms < cue.end_ms <= done.timeline.duration_ms
-    for before, after in zip(cues, cues[1:], strict=False):
+    for before, after in pairwise(cues):
         assert before.end_ms < after.start_ms
 
 
@@ -252,7 +254,7 @@ def test_chapters_are_contiguous_from_zero_to_the_end(paragraphs: list[list[str]
     assert [c.title for c in chapters] == [c.title for c in done.script.chapters]
     assert chapters[0].start_ms == 0
     assert chapters[-1].end_ms == done.timeline.duration_ms == done.played.size * 1000 // RATE
-    for before, after in zip(chapters, chapters[1:], strict=False):
+    for before, after in pairwise(chapters):
         assert before.end_ms == after.start_ms
     assert all(c.start_ms < c.end_ms for c in chapters)
 

@@ -253,7 +253,9 @@ def test_a_publication_date_can_be_given_for_new_episodes(library: Library) -> N
     claim = library.claim("/articles/a.txt", slug="a", text_hash="h", build_key="k")
     files = write_episode(library.output_dir, "a")
     when = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
-    record = library.record(claim, files, title="t", author="", language="en", duration_ms=1, body="", published_at=when)
+    record = library.record(
+        claim, files, title="t", author="", language="en", duration_ms=1, body="", published_at=when
+    )
     assert record.published_at == when
 
 
@@ -357,7 +359,7 @@ with open_library(out) as lib:
     while count < 0 or i < count:
         claim = lib.claim(f"/articles/{name}/{i}.txt", slug="same", text_hash=f"{name}{i}", build_key=f"{name}{i}")
         stem = claim.stem
-        files = EpisodeFiles(out / f"{stem}.mp3", out / f"{stem}.vtt", out / f"{stem}.srt", out / f"{stem}.chapters.json")
+        files = EpisodeFiles(*(out / f"{stem}.{ext}" for ext in ("mp3", "vtt", "srt", "chapters.json")))
         files.mp3.write_bytes(b"\xff\xfb" * (100 + i))
         files.vtt.write_text("WEBVTT\n")
         files.srt.write_text("")
@@ -434,7 +436,7 @@ def test_a_run_killed_at_any_moment_leaves_a_working_library_and_feed(tmp_path: 
     assert "before" in titles
     with open_library(out) as lib:
         assert {"before", *titles} <= {r.title for r in lib.episodes()}
-        _, record = add(lib, "/articles/after.txt", slug="after", title="after")
+        add(lib, "/articles/after.txt", slug="after", title="after")
         write_feed(out, show, lib)
         assert sorted(feed_items(out)) == sorted(r.title for r in lib.episodes())
         for stored in lib.episodes():

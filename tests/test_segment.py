@@ -70,14 +70,16 @@ def test_abbreviations_decimals_quotes_and_ellipses_do_not_split(sentence: str) 
 @pytest.mark.parametrize(
     ("text", "sentences"),
     [
-        ("Dr. Kim met U.S. officials at 9 a.m. on Monday. It rained.",
-         ("Dr. Kim met U.S. officials at 9 a.m. on Monday.", "It rained.")),
+        (
+            "Dr. Kim met U.S. officials at 9 a.m. on Monday. It rained.",
+            ("Dr. Kim met U.S. officials at 9 a.m. on Monday.", "It rained."),
+        ),
         ("They met at 10:30 a.m. Then they left.", ("They met at 10:30 a.m.", "Then they left.")),
         ("He called it “a mistake.” Nobody agreed.", ("He called it “a mistake.”", "Nobody agreed.")),
         ('He said "We will win. We must." Then he left.', ('He said "We will win. We must."', "Then he left.")),
         ("Why? Because he said so!", ("Why?", "Because he said so!")),
     ],
-)  # fmt: skip
+)
 def test_sentences_split_where_they_end(text: str, sentences: tuple[str, ...]) -> None:
     assert split_sentences(text) == sentences
 
@@ -95,10 +97,40 @@ def test_seed_sentences() -> None:
 
 
 TOKENS = [
-    "Dr.", "U.S.", "e.g.", "i.e.", "3.5", "a.m.", "p.m.", "Mr.", "St.", "Jan.", "No.", "the", "Kim", "said", "it",
-    "rained.", "Why?", "Yes!", "fine,", "...", "…", "“Hi.”", '"No!"', "(approx.)", "—", "1.", "2024.", "'quoted'",
-    "&", "<b>", "\n", "A.", "$1.5bn.",
-]  # fmt: skip
+    "Dr.",
+    "U.S.",
+    "e.g.",
+    "i.e.",
+    "3.5",
+    "a.m.",
+    "p.m.",
+    "Mr.",
+    "St.",
+    "Jan.",
+    "No.",
+    "the",
+    "Kim",
+    "said",
+    "it",
+    "rained.",
+    "Why?",
+    "Yes!",
+    "fine,",
+    "...",
+    "…",
+    "“Hi.”",
+    '"No!"',
+    "(approx.)",
+    "—",
+    "1.",
+    "2024.",
+    "'quoted'",
+    "&",
+    "<b>",
+    "\n",
+    "A.",
+    "$1.5bn.",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -146,8 +178,10 @@ def test_short_sentences_are_one_chunk() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([*TOKENS, "supercalifragilistic", "x" * 40]), min_size=1, max_size=60).map(" ".join),
-       st.integers(min_value=8, max_value=120))  # fmt: skip
+@given(
+    st.lists(st.sampled_from([*TOKENS, "supercalifragilistic", "x" * 40]), min_size=1, max_size=60).map(" ".join),
+    st.integers(min_value=8, max_value=120),
+)
 def test_chunks_rejoin_and_fit(text: str, max_chars: int) -> None:
     chunks = split_chunks(text, max_chars)
     assert squash("".join(chunks)) == squash(text)
@@ -295,8 +329,9 @@ def test_short_sections_under_headings_still_make_ten_second_chapters() -> None:
     )
     script = segment_article(parse_text(text, source="trams.txt"), rate_wpm=RATE)
     assert len(script.chapters) > 1
-    assert min(chapter_words(script)) >= MIN_CHAPTER_WORDS, [(c.title, n) for c, n in
-                                                             zip(script.chapters, chapter_words(script))]
+    assert min(chapter_words(script)) >= MIN_CHAPTER_WORDS, [
+        (c.title, n) for c, n in zip(script.chapters, chapter_words(script), strict=True)
+    ]
 
 
 def test_never_more_than_255_chapters() -> None:
@@ -336,20 +371,27 @@ def test_chapters_keep_every_paragraph_in_order(sizes: list[int], rate: int) -> 
     ("sentence", "title"),
     [
         ("Short and sweet.", "Short and sweet"),
-        ("The deaths of six North Korean military officers in the Russian-occupied part",
-         "The deaths of six North Korean military officers in the…"),
-        ("Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale",
-         "Why fight for Russia? Deaths of North Korean officers in…"),
+        (
+            "The deaths of six North Korean military officers in the Russian-occupied part",
+            "The deaths of six North Korean military officers in the…",
+        ),
+        (
+            "Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale",
+            "Why fight for Russia? Deaths of North Korean officers in…",
+        ),
         ("x" * 80, "x" * 59 + "…"),
     ],
-)  # fmt: skip
+)
 def test_caption_title(sentence: str, title: str) -> None:
     assert caption_title(sentence) == title
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.text(alphabet=string.ascii_letters + "éü,;.’“”-", min_size=1, max_size=14), min_size=1,
-                max_size=30).map(" ".join))  # fmt: skip
+@given(
+    st.lists(
+        st.text(alphabet=string.ascii_letters + "éü,;.’“”-", min_size=1, max_size=14), min_size=1, max_size=30
+    ).map(" ".join)
+)
 def test_caption_title_is_short_and_cut_on_a_word(sentence: str) -> None:
     title = caption_title(sentence)
     assert len(title) <= 60

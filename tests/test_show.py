@@ -137,6 +137,7 @@ def test_categories_are_checked_against_apples_list() -> None:
         ({"owner_email": "not-an-address"}, "not an e-mail address"),
         ({"owner_email": "a@b"}, "not an e-mail address"),
         ({"title": "  "}, "title is empty"),
+        ({"title": "\x01\x1b "}, "title is empty"),
         ({"description": ""}, "description is empty"),
         ({"description": "é" * 2001}, "4000 bytes"),
         ({"language": "english please"}, "not a language tag"),
