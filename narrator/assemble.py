@@ -11,7 +11,9 @@ sample-exactly.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -323,6 +325,22 @@ class Encoded:
     """1, or 2 when the first gain missed the target and everything was encoded again."""
 
 
+def _return_freed_memory() -> None:
+    """Make glibc give large freed buffers back to the system.
+
+    Clips, parts and sample arrays of a few megabytes are allocated and freed
+    all run long, on several threads; glibc's adaptive mmap threshold would
+    move them into heap arenas that never shrink, and the resident size of an
+    hour-long episode would only grow (measured: 229 MiB and rising, against
+    about 160 MiB flat with the threshold fixed at its 128 KiB default).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # -3 is M_MMAP_THRESHOLD
+
+
 class StreamEncoder:
     """Normalises and encodes the spool in parts on threads, starting while it is still being written.
 
@@ -338,10 +356,16 @@ class StreamEncoder:
     MP3 takes (MP3_LOUDNESS_LOSS_DB).
     """
 
-    def __init__(self, spool: Path, *, bitrate_kbps: int, jobs: int) -> None:
+    def __init__(self, spool: Path, target: Path, *, bitrate_kbps: int, jobs: int) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        _return_freed_memory()
         self.spool = spool
+        self.target = target
+        self._out: BinaryIO | None = None
+        self.frames = 0
+        self.meters: list[LoudnessMeter] = []
+        """One per part written, for the episode's loudness."""
         self.bitrate_kbps = bitrate_kbps
         self.gain_db: float | None = None
         self.ceiling = 10 ** (LIMIT_DB / 20) * 32767.0
@@ -363,6 +387,8 @@ class StreamEncoder:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._out is not None:
+            self._out.close()
 
     def __enter__(self) -> StreamEncoder:
         return self
@@ -416,6 +442,22 @@ class StreamEncoder:
             self.gain_db = self._gain.result()
         if self.gain_db is not None:
             self._submit_parts(self.part_samples)
+        self._drain(wait=False)
+
+    def _write(self, data: bytes, meter: LoudnessMeter) -> None:
+        try:
+            if self._out is None:
+                self._out = self.target.open("wb")
+            self._out.write(data)
+        except OSError as exc:
+            raise EncodeError(f"cannot write the MP3 ({exc.strerror or exc})", self.target) from exc
+        self.frames += count_frames(data)
+        self.meters.append(meter)
+
+    def _drain(self, *, wait: bool) -> None:
+        """Write finished parts in order, so encoded audio does not pile up in memory."""
+        while self.futures and (wait or self.futures[0].done()):
+            self._write(*self.futures.pop(0).result())
 
     def _submit_parts(self, length: int) -> None:
         """Submit parts of at least ``length`` samples, ending at offered cuts."""
@@ -427,8 +469,8 @@ class StreamEncoder:
                 self.next_start = cut
         self.cuts = [cut for cut in self.cuts if cut > self.next_start]
 
-    def finish(self, target: Path, *, samples: int, measured_lufs: float) -> Encoded:
-        """Encode what is left, check the loudness, write the MP3 to ``target``."""
+    def finish(self, *, samples: int, measured_lufs: float) -> Encoded:
+        """Encode what is left, check the whole episode's loudness, complete the MP3."""
         if self.gain_db is None:
             self.gain_db = self._gain.result() if self._gain is not None else self._calibrate(measured_lufs, samples)
         # Split what is left evenly over the threads, leaving no sliver of a part at the end.
@@ -437,20 +479,22 @@ class StreamEncoder:
         self._submit_parts(max(1, min(self.part_samples, remaining // self.jobs)))
         self.cuts = [samples]
         self._submit_parts(0)
-        results = [future.result() for future in self.futures]
-        loudness = LoudnessMeter.combined([meter for _, meter in results]) - MP3_LOUDNESS_LOSS_DB
+        self._drain(wait=True)
+        loudness = LoudnessMeter.combined(self.meters) - MP3_LOUDNESS_LOSS_DB
         passes = 1
         if abs(loudness - TARGET_LUFS) > TOLERANCE_LU:
+            # The gain fixed early missed: encode everything again with what the whole episode asks for.
             self.gain_db = round(self.gain_db + TARGET_LUFS - loudness, 2)
-            results = list(self.pool.map(lambda i: self._encode(i, self.gain_db or 0.0), range(len(self.parts))))
-            loudness = LoudnessMeter.combined([meter for _, meter in results]) - MP3_LOUDNESS_LOSS_DB
+            assert self._out is not None
+            self._out.seek(0)
+            self._out.truncate()
+            self.frames, self.meters = 0, []
+            gain = self.gain_db
+            self.futures = [self.pool.submit(self._encode, i, gain) for i in range(len(self.parts))]
+            self._drain(wait=True)
+            loudness = LoudnessMeter.combined(self.meters) - MP3_LOUDNESS_LOSS_DB
             passes = 2
-        frames = 0
-        try:
-            with target.open("wb") as out:
-                for data, _ in results:
-                    frames += count_frames(data)
-                    out.write(data)
-        except OSError as exc:
-            raise EncodeError(f"cannot write the MP3 ({exc.strerror or exc})", target) from exc
-        return Encoded(frames * MP3_FRAME_SAMPLES, self.gain_db, round(loudness, 2), passes)
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        return Encoded(self.frames * MP3_FRAME_SAMPLES, self.gain_db, round(loudness, 2), passes)

@@ -60,6 +60,9 @@ class ClipCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
+    def has(self, key: str) -> bool:
+        return self._path(key).is_file()
+
     def get(self, key: str) -> Clip | None:
         path = self._path(key)
         try:

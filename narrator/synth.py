@@ -177,49 +177,72 @@ class Synthesizer:
     def clips(self, texts: Sequence[str], on_done: Callable[[], None] | None = None) -> Iterator[Clip]:
         """Start synthesizing ``texts`` now; the iterator yields one Clip per text, in order.
 
-        A chunk the engine takes longer than ``timeout_s`` over (plus time for
-        its length) stops the run with SynthesisError.
+        Only a window of texts ahead of the one being delivered is in the
+        workers' hands at a time, and cached clips are read when their turn
+        comes, so memory stays bounded however long the article. A chunk the
+        engine takes longer than ``timeout_s`` over (plus time for its length)
+        stops the run with SynthesisError.
         """
         keys = [self.key(text) for text in texts]
-        ready: dict[str, Clip] = {}
-        if self.cache is not None:
-            for key in dict.fromkeys(keys):
-                clip = self.cache.get(key)
-                if clip is not None:
-                    ready[key] = clip
-        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in ready}
-        futures: dict[str, Future[Clip]] = {}
+        unique = dict(zip(keys, texts, strict=True))
+        cached = {key for key in unique if self.cache is not None and self.cache.has(key)}
+        missing = [key for key in unique if key not in cached]
         if missing:
             self.warm_up()
-            assert self._pool is not None
-            root = str(self.cache.root) if self.cache is not None else None
-            futures = {
-                key: self._pool.submit(_synthesize_one, text, self.voicing, root, key) for key, text in missing.items()
-            }
-        return self._deliver(keys, texts, ready, futures, on_done)
+        return self._deliver(keys, texts, cached, missing, on_done)
 
     def _deliver(
         self,
         keys: list[str],
         texts: Sequence[str],
-        ready: dict[str, Clip],
-        futures: dict[str, Future[Clip]],
+        cached: set[str],
+        missing: list[str],
         on_done: Callable[[], None] | None,
     ) -> Iterator[Clip]:
+        texts_by_key = dict(zip(keys, texts, strict=True))
+        root = str(self.cache.root) if self.cache is not None else None
+        window = max(8, 4 * self.jobs)
+        in_flight: dict[str, Future[Clip]] = {}
+        queue = iter(missing)  # first-use order, the order they are needed in
+
+        def submit(key: str) -> None:
+            assert self._pool is not None
+            in_flight[key] = self._pool.submit(_synthesize_one, texts_by_key[key], self.voicing, root, key)
+
+        def top_up() -> None:
+            while len(in_flight) < window:
+                key = next(queue, None)
+                if key is None:
+                    return
+                submit(key)
+
         uses = Counter(keys)  # a repeated sentence is synthesized once and kept until its last use
+        held: dict[str, Clip] = {}
         try:
+            top_up()
             for key, text in zip(keys, texts, strict=True):
-                if key not in ready:
-                    ready[key] = _result(futures[key], text, self.timeout_s + len(text) / 20)
+                clip = held.get(key)
+                if clip is None and key in cached and self.cache is not None:
+                    clip = self.cache.get(key)  # None if another run evicted it meanwhile
+                if clip is None:
+                    if key not in in_flight:
+                        self.warm_up()
+                        submit(key)
+                    clip = _result(in_flight.pop(key), text, self.timeout_s + len(text) / 20)
+                top_up()
                 if on_done is not None:
                     on_done()
                 uses[key] -= 1
-                yield ready[key] if uses[key] else ready.pop(key)
+                if uses[key]:
+                    held[key] = clip
+                else:
+                    held.pop(key, None)
+                yield clip
         except BaseException:
             self.kill()
             raise
         finally:
-            if futures and self.cache is not None:
+            if missing and self.cache is not None:
                 self.cache.trim()
 
 

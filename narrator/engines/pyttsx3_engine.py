@@ -1,10 +1,12 @@
 """pyttsx3: espeak-ng on Linux, SAPI5 on Windows, the system voices on macOS.
 
 pyttsx3 2.99 over espeak-ng 1.51 has quirks this module hides (measured on Debian 12):
-a fresh engine's first save_to_file() writes no file, so the engine is warmed up once;
+runAndWait() returns after one 10 ms turn of the driver loop, whether or not espeak-ng
+has finished (which is why a fresh engine's first save seemed to write no file, and
+why a busy pool sometimes got no audio), so each call waits for "finished-utterance";
 the driver prints "Audio saved to ..." on stdout, so stdout is silenced around it;
 it concatenates audio bytes as they arrive, so callers keep texts sentence-sized;
-and a call can come back with no audio, so every result is checked and retried.
+and every result is still checked, and retried when empty.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ from ..errors import EngineUnavailable, SynthesisError
 from . import Audio, Voice
 
 RETRIES = 3
+UTTERANCE_LIMIT_S = 600
 
 
 def _install_hint() -> str:
@@ -68,8 +72,13 @@ class Pyttsx3Engine:
             raise EngineUnavailable(f"the speech engine cannot start ({exc}): {_install_hint()}") from exc
         self.version = self.probe_version()
         self._tmp = Path(tempfile.mkdtemp(prefix="narrator-tts-"))
-        self._say("Warming up.", self._tmp / "warm.wav")  # a fresh engine's first save writes no file
         self._voice = ""
+        # runAndWait() can return before espeak-ng has finished: its driver loop ends after one
+        # 10 ms sleep while synthesis goes on in espeak's own thread. The driver announces the
+        # end, after writing the file, with "finished-utterance": wait for that.
+        self._finished = threading.Event()
+        self._engine.connect("finished-utterance", lambda **_: self._finished.set())
+        self._say("Warming up.", self._tmp / "warm.wav")
 
     @classmethod
     def probe_version(cls) -> str:
@@ -134,9 +143,12 @@ class Pyttsx3Engine:
 
     def _say(self, text: str, target: Path) -> Audio | None:
         target.unlink(missing_ok=True)
+        self._finished.clear()
         with _quiet_stdout():
             self._engine.save_to_file(text, str(target))
             self._engine.runAndWait()
+            # The caller's time-out stops a worker that never finishes; this bound is a backstop.
+            self._finished.wait(timeout=UTTERANCE_LIMIT_S)
         try:
             with wave.open(str(target), "rb") as wav:
                 if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
