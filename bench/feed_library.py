@@ -7,6 +7,7 @@ hash and chapters), so the feed has ``episodes`` items that all point at real fi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,8 +28,13 @@ def build_library(folder: Path, *, episodes: int, seed_article: Path) -> None:
         for n in range(1, episodes):
             stem = f"{first.stem}-{n:04d}"
             files = episode_files(folder, stem)
-            for name in ("mp3", "vtt", "srt", "chapters_json"):
+            for name in ("mp3", "vtt", "srt"):
                 os.link(getattr(original, name), getattr(files, name))
+            # Text differs per episode, as in a real library (nothing shared for a cache to find).
+            chapters = json.loads(original.chapters_json.read_text(encoding="utf-8"))
+            for chapter in chapters["chapters"]:
+                chapter["title"] = f"{chapter['title']} ({n})"
+            files.chapters_json.write_text(json.dumps(chapters), encoding="utf-8")
             claim = library.claim(
                 f"{seed_article}#{n}",
                 slug=stem,
@@ -43,5 +49,5 @@ def build_library(folder: Path, *, episodes: int, seed_article: Path) -> None:
                 author=first.author,
                 language=first.language,
                 duration_ms=first.duration_ms,
-                body=first.body,
+                body=f"Part {n}.\n\n{first.body}",
             )

@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -149,7 +148,10 @@ def bench_scale(runs: int, work: Path) -> list[tuple[str, str, str]]:
     t_large = statistics.median(t for t, _ in results["large"])
     rss = max(r for runs_ in results.values() for _, r in runs_)
     duration = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(work / "scale-large" / "large.mp3")],
+        [
+            *("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"),
+            str(work / "scale-large" / "large.mp3"),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -197,10 +199,14 @@ def main() -> None:
             rows += bench_scale(args.runs, work)
         if "feed" in chosen:
             rows += bench_feed(args.runs, work)
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
-        platform.processor(),
-    ) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
     print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.platform()}")
     print(f"medians of {args.runs} alternated runs\n")
     width = max(len(r[0]) for r in rows)

@@ -71,3 +71,7 @@ class EpisodeNotFoundError(NarratorError):
     """No episode in the library matches what was asked for."""
 
     exit_status = ExitStatus.USAGE
+
+
+class ServeError(NarratorError):
+    """narrator serve cannot start: the port is taken or unusable, or the folder has no feed."""

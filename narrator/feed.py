@@ -11,12 +11,13 @@ Chapters come from one place, the library (read from STEM.chapters.json when
 the episode was recorded), and appear three ways: the JSON file
 (podcast:chapters), Podlove Simple Chapters inline, and timestamps in the
 description. ``render_feed`` is pure; ``write_feed`` renders under the
-library's lock and replaces feed.xml in one rename. (An index.html renderer can
-sit beside ``render_feed`` and be published by ``write_feed`` the same way.)
+library's lock and replaces feed.xml in one rename; it writes the listening
+page, index.html (``page.render_page``), the same way beside it.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
@@ -60,6 +61,7 @@ def clean_text(text: str) -> str:
     return _UNWANTED.sub("", text)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def one_line(text: str) -> str:
     """Clean text on one line, runs of white space as one space.
 
@@ -125,8 +127,11 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, _SCHEME.sub("", feed_url).rstrip("/")))
 
 
+@functools.lru_cache(maxsize=4096)
 def paragraphs_html(text: str) -> str:
     """Plain text as HTML paragraphs, one per blank-line-separated block.
+
+    Cached: the feed's content:encoded and the page's transcript render the same text.
 
     >>> paragraphs_html("Fish & <chips>\\n\\nSecond\\nline")
     '<p>Fish &amp; &lt;chips&gt;</p><p>Second line</p>'
@@ -361,24 +366,30 @@ def feed_guid(show: ShowSettings, library: Library) -> str:
 
 
 def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: datetime | None = None) -> Path:
-    """Rebuild OUTPUT/feed.xml from the library and return its path.
+    """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
 
-    The cover is put in place first (``show.publish_cover``); then the feed is
-    rendered and renamed into place inside the library's write lock, so of two
-    runs finishing together the later one writes a feed with both episodes.
+    The cover is put in place first (``show.publish_cover``); then the feed and
+    the page are rendered and renamed into place inside the library's write
+    lock, so of two runs finishing together the later one writes a feed with
+    both episodes.
     """
+    from .page import PAGE_NAME, render_page
     from .show import publish_cover
 
     cover = publish_cover(show, output_dir)
     path = output_dir / FEED_NAME
     with library.locked():
         guid = feed_guid(show, library)
+        episodes = library.episodes()
         data = render_feed(
             show,
-            library.episodes(),
+            episodes,
             cover_name=cover.path.name,
             guid=guid,
             build_date=now or datetime.now(UTC).replace(microsecond=0),
         )
+        page = render_page(show, episodes, cover_name=cover.path.name)
+        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
+        write_atomic(output_dir / PAGE_NAME, page.encode("utf-8"))
         write_atomic(path, data)
     return path

@@ -1,0 +1,324 @@
+"""The listening page: OUTPUT/index.html, the show and a player for every episode.
+
+``write_feed`` writes it beside feed.xml, so it works on any static host as well
+as under ``narrator serve``. Everything it needs is inline (no fonts, scripts or
+styles from elsewhere) and every link is relative, so the page keeps working
+wherever the folder is copied. The script only enhances: chapter links are
+plain ``STEM.mp3#t=SECONDS`` media fragments (W3C Media Fragments URI 1.0,
+temporal dimension) that a browser follows without JavaScript. All text from
+articles and settings is escaped, so an article about ``<script>`` shows the
+characters.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Sequence
+from urllib.parse import quote, urlsplit
+
+from .feed import FEED_NAME, ascii_url, clean_text, one_line, paragraphs_html
+from .models import Chapter, EpisodeRecord
+from .show import ShowSettings
+
+PAGE_NAME = "index.html"
+
+_STYLE = """
+:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fdfdfb;--muted:#595959;--accent:#0a58a8;--line:#d6d6d6}
+@media (prefers-color-scheme:dark){:root{--fg:#ececec;--bg:#141414;--muted:#b0b0b0;--accent:#8cc2ff;--line:#3a3a3a}}
+*{box-sizing:border-box}
+body{margin:0 auto;max-width:46rem;padding:1rem;color:var(--fg);background:var(--bg);
+font:1.0625rem/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;overflow-wrap:break-word}
+a{color:var(--accent)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.skip{position:absolute;left:-100vw}
+.skip:focus{left:1rem;top:1rem;padding:.5rem;background:var(--bg)}
+.show{display:flex;flex-wrap:wrap;gap:1rem 1.25rem;align-items:flex-start}
+.show>div{flex:1 1 16rem;min-width:0}
+.cover{width:10rem;height:10rem;border-radius:.5rem;object-fit:cover}
+h1{margin:0 0 .25rem;line-height:1.2}
+h3{margin:0 0 .25rem;line-height:1.3}
+h4{margin:1rem 0 .25rem;font-size:1rem}
+.meta,.author,.files,.source{color:var(--muted)}
+.subscribe a{display:inline-block;padding:.5rem .9rem;border-radius:.4rem;background:var(--accent);color:var(--bg);
+font-weight:600;text-decoration:none}
+.feed label{display:block;font-size:.95rem}
+.feed-row{display:flex;gap:.5rem}
+.feed input{flex:1;min-width:0;font:inherit;padding:.4rem;color:inherit;background:transparent;
+border:1px solid var(--line);border-radius:.3rem}
+button{font:inherit;padding:.4rem .8rem}
+.episode{border-top:1px solid var(--line);margin-top:1.5rem;padding-top:1rem}
+audio{display:block;width:100%;margin:.5rem 0}
+.caption{min-height:1.55em;margin:.25rem 0;font-style:italic}
+.chapters ol{margin:0;padding:0;list-style:none}
+.chapters a{display:flex;gap:.75rem;padding:.45rem 0;text-decoration:none}
+.chapters a:hover .title{text-decoration:underline}
+.chapters a[aria-current] .title{font-weight:700}
+.start{min-width:4.5ch;color:var(--muted);font-variant-numeric:tabular-nums}
+details{margin:1rem 0}
+summary{cursor:pointer;font-weight:600;padding:.3rem 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+@media (max-width:32rem){.cover{width:6rem;height:6rem}body{padding:.75rem}}
+"""
+
+# Progressive enhancement only: without it the chapter links still open the MP3 at their time.
+_SCRIPT = """
+"use strict";
+(function () {
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-start]") : null;
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    var audio = document.getElementById(link.getAttribute("data-audio"));
+    if (!audio) return;
+    event.preventDefault();
+    audio.currentTime = Number(link.getAttribute("data-start")) || 0;
+    var playing = audio.play();
+    if (playing && playing.catch) playing.catch(function () {});
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("audio[id]"), function (audio) {
+    var links = Array.prototype.slice.call(document.querySelectorAll('a[data-audio="' + audio.id + '"]'));
+    audio.addEventListener("timeupdate", function () {
+      var now = audio.currentTime, current = null;
+      links.forEach(function (link) { if (Number(link.getAttribute("data-start")) <= now + 0.05) current = link; });
+      links.forEach(function (link) {
+        if (link === current) link.setAttribute("aria-current", "time"); else link.removeAttribute("aria-current");
+      });
+    });
+    // An audio element shows no captions itself: the active cue is written under the player.
+    var caption = document.getElementById(audio.id.replace(/-audio$/, "-caption"));
+    var track = audio.textTracks && audio.textTracks[0];
+    if (!caption || !track) return;
+    track.mode = "hidden";
+    track.addEventListener("cuechange", function () {
+      var cues = track.activeCues || [], texts = [];
+      for (var i = 0; i < cues.length; i++) texts.push(cues[i].getCueAsHTML().textContent);
+      caption.textContent = texts.join(" ");
+    });
+    caption.hidden = false;
+  });
+  var field = document.getElementById("feed-url"), copy = document.getElementById("copy-feed");
+  var status = document.getElementById("copy-status");
+  if (field) field.addEventListener("focus", function () { field.select(); });
+  if (field && copy && navigator.clipboard) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(
+        function () { status.textContent = "Copied."; },
+        function () { field.focus(); }
+      );
+    });
+  }
+})();
+"""
+
+
+def _csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+#: Only the page's own script and style may run, whatever an article contains (CSP Level 3 hash sources).
+CONTENT_SECURITY_POLICY = (
+    f"script-src {_csp_hash(_SCRIPT)}; style-src {_csp_hash(_STYLE)}; object-src 'none'; base-uri 'none'"
+)
+
+
+def escape(text: str) -> str:
+    """Text for HTML content or a quoted attribute: control characters dropped, markup escaped.
+
+    >>> escape('<script>alert("x")</script> & \\x07more')
+    '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more'
+    """
+    return html.escape(clean_text(text), quote=True)
+
+
+def href(name: str) -> str:
+    """A relative link to a file in the folder, percent-encoded and escaped for an attribute.
+
+    >>> href("Zoë & co.mp3")
+    'Zo%C3%AB%20%26%20co.mp3'
+    """
+    return escape(quote(name, safe="-._~"))
+
+
+def format_clock(ms: int) -> str:
+    """A time as players show it, rounded down to the second: M:SS, or H:MM:SS from an hour.
+
+    >>> format_clock(17_565), format_clock(227_474), format_clock(3_725_000)
+    ('0:17', '3:47', '1:02:05')
+    """
+    hours, rest = divmod(ms // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def format_seconds(ms: int) -> str:
+    """Milliseconds as decimal seconds without trailing zeros, as media fragments and <time> want them.
+
+    >>> format_seconds(17_565), format_seconds(61_000), format_seconds(500), format_seconds(0)
+    ('17.565', '61', '0.5', '0')
+    """
+    whole, millis = divmod(ms, 1000)
+    return f"{whole}.{millis:03d}".rstrip("0").rstrip(".") if millis else str(whole)
+
+
+def media_fragment(ms: int) -> str:
+    """The fragment that opens media at ``ms`` (Media Fragments URI 1.0, temporal, NPT seconds).
+
+    >>> media_fragment(17_565)
+    '#t=17.565'
+    """
+    return f"#t={format_seconds(ms)}"
+
+
+def html_duration(ms: int) -> str:
+    """A valid HTML duration string for <time datetime>, whole seconds.
+
+    >>> html_duration(227_474), html_duration(3_725_000)
+    ('PT3M47S', 'PT1H2M5S')
+    """
+    hours, rest = divmod(ms // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if hours or minutes else "") + f"{seconds}S"
+
+
+def format_size(size_bytes: int) -> str:
+    """A file size for a download link (decimal units, as most systems now show them).
+
+    >>> format_size(1_948_394), format_size(999), format_size(48_000)
+    ('1.9 MB', '999 bytes', '48 kB')
+    """
+    if size_bytes < 1000:
+        return f"{size_bytes} bytes"
+    if size_bytes < 1_000_000:
+        return f"{size_bytes / 1000:.0f} kB"
+    return f"{size_bytes / 1_000_000:.1f} MB"
+
+
+def feed_url_field(feed_url: str) -> str:
+    """The field that shows the feed's address to copy (``narrator serve`` finds it to show its own).
+
+    >>> feed_url_field("https://example.com/pod/feed.xml?a=1&b=2")
+    '<input id="feed-url" type="url" value="https://example.com/pod/feed.xml?a=1&amp;b=2" readonly>'
+    """
+    return f'<input id="feed-url" type="url" value="{escape(feed_url)}" readonly>'
+
+
+def _chapters_html(chapters: Sequence[Chapter], audio_name: str, audio_id: str, heading_id: str) -> str:
+    audio_href = href(audio_name)
+    items = []
+    for chapter in chapters:
+        start = format_seconds(chapter.start_ms)
+        items.append(
+            f'<li><a href="{audio_href}{media_fragment(chapter.start_ms)}" data-audio="{audio_id}"'
+            f' data-start="{start}"><time class="start" datetime="PT{start}S">{format_clock(chapter.start_ms)}</time>'
+            f' <span class="title">{escape(one_line(chapter.title))}</span></a></li>'
+        )
+    return (
+        f'<nav class="chapters" aria-labelledby="{heading_id}"><h4 id="{heading_id}">Chapters</h4>'
+        f"<ol>{''.join(items)}</ol></nav>"
+    )
+
+
+def _episode_html(record: EpisodeRecord, show: ShowSettings) -> str:
+    key = f"e{record.id}"
+    title_id, audio_id = f"{key}-title", f"{key}-audio"
+    title = one_line(record.title) or record.stem
+    language = record.language or show.language
+    lang = f' lang="{escape(language)}"' if language != show.language else ""
+    published = record.published_at
+    meta = [
+        f'<time datetime="{escape(published.isoformat())}">{published.strftime("%Y-%m-%d")}</time>',
+        f'<time datetime="{html_duration(record.duration_ms + 500)}">{format_clock(record.duration_ms + 500)}</time>',
+    ]
+    if record.author.strip():
+        meta.append(f"by {escape(one_line(record.author))}")
+    parts = [
+        f'<article class="episode" id="{key}" aria-labelledby="{title_id}"{lang}>',
+        f'<h3 id="{title_id}">{escape(title)}</h3>',
+        f'<p class="meta">{" · ".join(meta)}</p>',
+    ]
+    if record.image is not None:
+        parts.append(f'<img class="cover" src="{href(record.image.name)}" alt="" loading="lazy">')
+    if record.description.strip():
+        parts.append(f'<p class="summary">{escape(one_line(record.description))}</p>')
+    track = ""
+    if record.vtt is not None:
+        # WebVTT captions; `default` turns them on, the script shows the current one as text.
+        track = (
+            f'<track kind="captions" src="{href(record.vtt.name)}" srclang="{escape(language)}"'
+            ' label="Captions" default>'
+        )
+    parts += [
+        f'<audio id="{audio_id}" controls preload="metadata" aria-labelledby="{title_id}">'
+        f'<source src="{href(record.audio.name)}" type="audio/mpeg">{track}'
+        f'<a href="{href(record.audio.name)}">Download the episode</a></audio>',
+        f'<p class="caption" id="{key}-caption" hidden></p>',
+    ]
+    if record.chapters:
+        parts.append(_chapters_html(record.chapters, record.audio.name, audio_id, f"{key}-chapters"))
+    transcript = paragraphs_html(record.body)
+    if transcript:
+        parts.append(f'<details class="transcript"><summary>Transcript</summary>{transcript}</details>')
+    files = [f'<a href="{href(record.audio.name)}" download>MP3, {format_size(record.audio.size_bytes)}</a>']
+    if record.vtt is not None:
+        files.append(f'<a href="{href(record.vtt.name)}">captions (WebVTT)</a>')
+    if record.srt is not None:
+        files.append(f'<a href="{href(record.srt.name)}">captions (SRT)</a>')
+    if record.chapters_json is not None:
+        files.append(f'<a href="{href(record.chapters_json.name)}">chapters (JSON)</a>')
+    parts.append(f'<p class="files">Download: {" · ".join(files)}</p>')
+    if urlsplit(record.source).scheme.lower() in ("http", "https"):  # never a javascript: link
+        url = escape(ascii_url(record.source))
+        parts.append(f'<p class="source">Source: <a href="{url}" rel="nofollow noopener">{url}</a></p>')
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def render_page(show: ShowSettings, episodes: Sequence[EpisodeRecord], *, cover_name: str) -> str:
+    """index.html for ``show`` and ``episodes`` (in the order given, newest first), as text.
+
+    ``cover_name`` is the show's cover in the folder. Pure: the same arguments
+    give the same page.
+    """
+    title = one_line(show.title)
+    description = paragraphs_html(show.description)
+    author = f'<p class="author">by {escape(one_line(show.author))}</p>' if show.author.strip() else ""
+    body = "\n".join(_episode_html(record, show) for record in episodes) or "<p>No episodes yet.</p>"
+    return f"""<!doctype html>
+<html lang="{escape(show.language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<title>{escape(title)}</title>
+<meta name="description" content="{escape(one_line(show.description))}">
+<meta name="generator" content="narrator">
+<link rel="alternate" type="application/rss+xml" title="{escape(title)}" href="{href(FEED_NAME)}">
+<link rel="icon" href="data:,">
+<style>{_STYLE}</style>
+</head>
+<body>
+<a class="skip" href="#episodes">Skip to the episodes</a>
+<header class="show">
+<img class="cover" src="{href(cover_name)}" alt="" width="160" height="160">
+<div>
+<h1>{escape(title)}</h1>
+{author}
+<div class="description">{description}</div>
+<p class="subscribe"><a href="{href(FEED_NAME)}" type="application/rss+xml">Subscribe: podcast feed (RSS)</a></p>
+<div class="feed"><label for="feed-url">Feed address for your podcast app</label>
+<div class="feed-row">{feed_url_field(show.feed_url)}
+<button type="button" id="copy-feed" hidden>Copy</button></div>
+<p id="copy-status" class="visually-hidden" role="status"></p></div>
+</div>
+</header>
+<main id="episodes">
+<h2>Episodes</h2>
+{body}
+</main>
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""

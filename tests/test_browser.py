@@ -1,0 +1,243 @@
+"""The listening page in a real browser: Debian's headless Chromium, driven by Selenium through chromedriver.
+
+The page comes from `narrator serve` over loopback, so the audio, captions and
+chapters travel through the server's byte ranges exactly as for a listener.
+Every wait is time-boxed (BROWSER_WAIT_S) and nothing asserts how long
+anything took: only where the player is and what it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import webvtt
+from test_server import Server, start_server
+
+from narrator.library import open_library
+from narrator.models import EpisodeRecord
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Time-box for each wait in the browser; a limit, not an expectation.
+BROWSER_WAIT_S = 30
+#: One MP3 frame at 22.05 kHz (1152 samples): how far a player's idea of the length may be off.
+FRAME_MS = 1152 * 1000 / 22050
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="needs Debian's chromium and chromium-driver (scripts/setup.sh test installs them)",
+)
+
+
+@dataclass(frozen=True)
+class Served:
+    server: Server
+    record: EpisodeRecord
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def served(seed_episode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("browser") / "podcast"
+    shutil.copytree(seed_episode.output_dir, folder)
+    with open_library(folder, create=False) as library:
+        (record,) = library.episodes()
+    running = start_server(folder)
+    yield Served(running, record, folder)
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download a driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(dir=tmp_path_factory.mktemp("chromium"))
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # root in a container
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",  # this machine's closed network would flood refused connections
+        "--disable-component-update",
+        "--disable-sync",
+        "--mute-audio",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_script_timeout(BROWSER_WAIT_S)
+    driver.set_page_load_timeout(BROWSER_WAIT_S)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver: Any, script: str, *args: Any) -> Any:
+    """Run ``script`` until it returns something truthy (time-boxed) and return that."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, BROWSER_WAIT_S, poll_frequency=0.1).until(
+        lambda d: d.execute_script(script, *args), message=f"waited {BROWSER_WAIT_S} s for: {script}"
+    )
+
+
+def open_page(driver: Any, server: Server) -> dict[str, Any]:
+    """Load the listening page and wait for the first player's metadata."""
+    driver.get(server.page_url)
+    state: dict[str, Any] = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const audio = document.querySelector("audio");
+        const report = () => done({duration: audio.duration, readyState: audio.readyState, src: audio.currentSrc});
+        if (audio.readyState >= 1) report(); else audio.addEventListener("loadedmetadata", report, {once: true});
+        """
+    )
+    return state
+
+
+SEEK_AND_REPORT = """
+    const [target, done] = [arguments[0], arguments[arguments.length - 1]];
+    const audio = document.querySelector("audio");
+    audio.addEventListener("seeked", () => done({at: audio.currentTime, seeking: audio.seeking}), {once: true});
+    audio.currentTime = target;
+"""
+
+
+def test_the_player_knows_the_episodes_length(browser: Any, served: Served) -> None:
+    server, record = served.server, served.record
+    state = open_page(browser, server)
+    assert state["readyState"] >= 1
+    assert state["src"] == server.page_url + record.audio.name
+    assert abs(state["duration"] * 1000 - record.duration_ms) <= FRAME_MS
+
+
+def test_seeking_to_the_middle_plays_from_there(browser: Any, served: Served) -> None:
+    server, record = served.server, served.record
+    state = open_page(browser, server)
+    middle = state["duration"] / 2
+    seeked = browser.execute_async_script(SEEK_AND_REPORT, middle)
+    assert abs(seeked["at"] - middle) < 0.1 and not seeked["seeking"]
+    browser.execute_script("document.querySelector('audio').play()")
+    # Playing on from the middle needs the bytes after it: a range request answered by the server.
+    position = wait_for(
+        browser,
+        "const a = document.querySelector('audio'); return a.currentTime > arguments[0] + 0.2 && a.currentTime",
+        middle,
+    )
+    assert middle < position < record.duration_ms / 1000
+    browser.execute_script("document.querySelector('audio').pause()")
+
+
+def chapter_seek(browser: Any, activate: Any) -> tuple[float, float, str]:
+    """Activate a chapter link; returns its start, where the player seeked to, and the page's address after."""
+    browser.execute_script(
+        "window.seeks = []; const a = document.querySelector('audio');"
+        "a.addEventListener('seeked', () => window.seeks.push(a.currentTime));"
+    )
+    link = browser.find_elements("css selector", "nav.chapters a")[2]
+    activate(link)
+    landed = wait_for(browser, "return window.seeks.length && window.seeks[0]")
+    return float(link.get_attribute("data-start")), landed, browser.current_url
+
+
+def test_clicking_a_chapter_moves_the_player_to_its_start(browser: Any, served: Served) -> None:
+    server, record = served.server, served.record
+    open_page(browser, server)
+    start, landed, url = chapter_seek(browser, lambda link: link.click())
+    assert start == record.chapters[2].start_ms / 1000
+    assert start - 0.001 <= landed < start + 0.25
+    assert url == server.page_url  # the script handled it: no navigation to the MP3
+    # While it plays, the chapter is marked as the current one.
+    current = wait_for(browser, "return document.querySelector('nav.chapters a[aria-current]')?.dataset.start")
+    assert float(current) == start
+    browser.execute_script("document.querySelector('audio').pause()")
+
+
+def test_a_chapter_link_works_from_the_keyboard(browser: Any, served: Served) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    server = served.server
+    open_page(browser, server)
+
+    def press_enter(link: Any) -> None:
+        browser.execute_script("arguments[0].focus()", link)
+        link.send_keys(Keys.ENTER)
+
+    start, landed, _ = chapter_seek(browser, press_enter)
+    assert start - 0.001 <= landed < start + 0.25
+    browser.execute_script("document.querySelector('audio').pause()")
+
+
+def test_the_first_tab_stop_skips_to_the_episodes(browser: Any, served: Served) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    server = served.server
+    open_page(browser, server)
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.execute_script("return document.activeElement.className") == "skip"
+
+
+def test_a_chapter_link_opens_the_mp3_at_its_time_without_the_page(browser: Any, served: Served) -> None:
+    server, record = served.server, served.record
+    chapter = record.chapters[2]
+    open_page(browser, server)
+    href = browser.find_elements("css selector", "nav.chapters a")[2].get_attribute("href")
+    assert href == f"{server.page_url}{record.audio.name}#t={chapter.start_ms / 1000:g}"
+    browser.get(href)  # the browser's own media page, none of ours: only the media fragment can seek
+    at = wait_for(
+        browser, "const m = document.querySelector('video, audio'); return m && m.readyState >= 1 && m.currentTime"
+    )
+    assert at >= chapter.start_ms / 1000 - 0.001
+
+
+def test_the_captions_track_loads_its_cues_and_the_current_one_is_shown(browser: Any, served: Served) -> None:
+    server, record = served.server, served.record
+    cues = webvtt.read(str(served.folder / record.vtt.name)) if record.vtt else []
+    assert cues
+    open_page(browser, server)
+    loaded = wait_for(
+        browser,
+        "const t = document.querySelector('track'); return t.readyState === 2 && t.track.cues.length",
+    )
+    assert loaded == len(cues)
+    texts = browser.execute_script(
+        "return Array.from(document.querySelector('track').track.cues, c => c.getCueAsHTML().textContent)"
+    )
+    assert texts == [cue.text for cue in cues]
+    middle = cues[len(cues) // 2]
+    inside = (middle.start_in_seconds + middle.end_in_seconds) / 2
+    browser.execute_async_script(SEEK_AND_REPORT, inside)
+    shown = wait_for(browser, "const p = document.querySelector('.caption'); return !p.hidden && p.textContent")
+    assert shown == middle.text
+
+
+def test_the_page_fits_a_phone_and_logs_no_errors(browser: Any, served: Served) -> None:
+    server = served.server
+    browser.get_log("browser")  # forget what earlier tests left
+    browser.set_window_size(375, 740)
+    try:
+        open_page(browser, server)
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], "the page scrolls sideways on a phone"
+    finally:
+        browser.set_window_size(1280, 900)
+    problems = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert problems == [], json.dumps(problems, indent=2)
