@@ -18,8 +18,6 @@ from .errors import ExitStatus, InputError, NarratorError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ARTICLE_SUFFIXES = (".txt", ".text")
-
 
 def _fail(message: str, status: int) -> None:
     click.echo(f"narrator: {message}", err=True)
@@ -62,17 +60,28 @@ def main(debug: bool) -> None:
     """
 
 
-def expand_inputs(paths: tuple[Path, ...]) -> list[Path]:
-    """Files as given; folders become the articles inside them, in name order."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
-            if not inside:
-                raise InputError(f"folder has no articles to read (looked for {', '.join(ARTICLE_SUFFIXES)})", path)
-            found.extend(inside)
-        else:
-            found.append(path)
+def expand_inputs(sources: tuple[str, ...]) -> list[str]:
+    """Inputs as given; a folder becomes the articles inside it, in name order, its other files reported and skipped."""
+    from .article import STDIN, find_inputs, is_url
+
+    kinds = ".txt, .md or .html"
+    found: list[str] = []
+    for source in sources:
+        path = Path(source)
+        if source == STDIN or is_url(source) or not path.is_dir():
+            found.append(source)
+            continue
+        readable, skipped = find_inputs(path)
+        if not readable:
+            others = f"; {len(skipped)} other file(s) there" if skipped else ""
+            raise InputError(f"folder has no articles to read (looked for {kinds} files{others})", path)
+        for other in skipped:
+            click.echo(f"narrator: skipping {other}: not an article ({kinds})", err=True)
+        found.extend(str(p) for p in readable)
+    if found.count(STDIN) > 1:
+        raise InputError("standard input can be read only once", STDIN)
+    if STDIN in found and sys.stdin.isatty():
+        click.echo("narrator: reading the article from standard input; end it with Ctrl-D", err=True)
     return found
 
 
@@ -165,9 +174,28 @@ _output_option = click.option(
 
 
 @main.command()
-@click.argument("articles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("articles", nargs=-1, required=True)
 @_output_option
-@click.option("--voice", help="Voice id (see `narrator voices`); default: the engine's.")
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "text", "markdown", "html"]),
+    default="auto",
+    show_default=True,
+    help="How to read the inputs; auto goes by the file name's ending, then by the content.",
+)
+@click.option(
+    "--language",
+    "article_language",
+    metavar="TAG",
+    help="Read every article as this language (en, de, pt-BR); default: what the article says or is detected as.",
+)
+@click.option("--voice", help="Voice id (see `narrator voices`); default: the best voice for the article's language.")
+@click.option(
+    "--lexicon",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML file of words and how to say them, over the podcast folder's lexicon.toml.",
+)
 @click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute.  [default: 175]")
 @click.option("--bitrate", "bitrate_kbps", type=int, help="MP3 bitrate in kb/s.  [default: 64]")
 @click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
@@ -183,9 +211,12 @@ _output_option = click.option(
 @show_options
 @translate_errors
 def narrate(
-    articles: tuple[Path, ...],
+    articles: tuple[str, ...],
     output_dir: Path,
+    input_format: str,
+    article_language: str | None,
     voice: str | None,
+    lexicon: Path | None,
     rate_wpm: int | None,
     bitrate_kbps: int | None,
     jobs: int | None,
@@ -195,16 +226,23 @@ def narrate(
     quiet: bool,
     **show: Any,
 ) -> None:
-    """Narrate ARTICLES (text files or folders of them) into podcast episodes.
+    """Narrate ARTICLES into podcast episodes: text, Markdown or saved web page files,
+    web addresses, - for standard input, or folders of articles.
 
     Each article becomes STEM.mp3 with chapters, STEM.vtt and STEM.srt captions and
     STEM.chapters.json in the output folder, is added to the podcast's library and
     feed.xml. An article already in the podcast is narrated again in place (same
     GUID), or not at all when neither it nor the settings changed.
 
+    The language (from the page or front matter, else detected) picks the voice;
+    lexicon.toml in the output folder and --lexicon change how words are said,
+    not the captions.
+
     \b
-    Example:
+    Examples:
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
+      narrator narrate notes.md saved-page.html https://example.org/story -o output
+      narrator narrate - --language de -o output < zeitung.txt
     """
     from .pipeline import Progress, publish, read
     from .settings import resolve
@@ -218,9 +256,16 @@ def narrate(
         cache_dir=cache_dir,
         no_cache=no_cache,
         show=_show_flags(show),
+        language=article_language,
+        lexicon=lexicon,
     )
     # Read everything first: a bad input stops the run before anything is written.
-    inputs = [read(path) for path in expand_inputs(articles)]
+    fmt = None if input_format == "auto" else input_format
+    default_language = settings.show.language if settings.show else "en"
+    inputs = [
+        read(source, fmt=fmt, language=settings.language, default_language=default_language, stdin=sys.stdin.buffer)
+        for source in expand_inputs(articles)
+    ]
     bar = _Bar(enabled=not quiet and sys.stderr.isatty())
     progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
     for result in publish(inputs, settings, as_new=as_new, progress=progress):
@@ -336,18 +381,31 @@ def feed(output_dir: Path, **show: Any) -> None:
 
 @main.command()
 @click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
+@click.option("--language", metavar="TAG", help="Only voices for this language (de, en-US), narrate's choice first.")
 @translate_errors
-def voices(engine: str) -> None:
+def voices(engine: str, language: str | None) -> None:
     """List the installed voices: id, languages, gender and name.
 
     \b
-    Example:
-      narrator voices | grep -w de
+    Examples:
+      narrator voices
+      narrator voices --language de
     """
-    from .engines import create_engine
+    from .errors import SettingsError
+    from .language import choose_voice, installed_voices, matching_voices, normalize_tag
 
-    for voice in create_engine(engine).voices():
-        click.echo(f"{voice.id:<24} {','.join(voice.languages):<10} {voice.gender or '-':<7} {voice.name}")
+    installed = installed_voices(engine)  # in a child process: espeak started here would hang later forks
+    listed = installed.voices
+    if language is not None:
+        tag = normalize_tag(language)
+        if not tag:
+            raise SettingsError(f"--language must be a language tag such as en, de or pt-BR, not {language!r}")
+        choose_voice(tag, installed)  # none speaks it: say which languages there are
+        listed = matching_voices(tag, installed)
+    rows = [(v.id, ",".join(v.languages) or "-", v.gender or "-", v.name) for v in listed]
+    widths = [max([len(row[i]) for row in rows] + [0]) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
 
 
 @main.group()
@@ -402,3 +460,51 @@ def cache_clear(cache_dir: Path | None) -> None:
     """
     removed = _clip_cache(cache_dir).clear()
     click.echo(f"removed {removed} cached sentence(s)", err=True)
+
+
+@main.command()
+@click.argument("folder", default="output", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 for every network.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one."
+)
+@click.option(
+    "--base-url",
+    help="Where the served feed's links point, for this run only.  [default: the one feed.xml was written"
+    " for, or this server's address when that one is local]",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request on stderr.")
+@translate_errors
+def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: bool) -> None:
+    """Serve the podcast in FOLDER over HTTP: feed.xml, the episodes and the listening page.
+
+    Prints the feed address to subscribe to on stdout; Ctrl-C stops the server.
+    Only published files are served: not the library, podcast.toml or any
+    dot-file.
+
+    \b
+    Example:
+      narrator serve output --port 8080
+      narrator serve output --host 0.0.0.0 --base-url http://192.168.1.20:8000/
+    """
+    from .server import Listening
+    from .server import serve as run_server
+
+    def announce(listening: Listening) -> None:
+        click.echo(listening.feed_url)
+        click.echo(f"narrator: serving {folder} at {listening.page_url} (Ctrl-C to stop)", err=True)
+        if listening.base_url != listening.written_for:
+            click.echo(
+                f"narrator: the feed's links point at {listening.base_url} for this run"
+                f" (feed.xml was written for {listening.written_for})",
+                err=True,
+            )
+        elif listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
+            click.echo(
+                "narrator: other devices need --base-url with this machine's address in it, such as"
+                f" http://192.168.1.20:{listening.port}/",
+                err=True,
+            )
+
+    run_server(folder, host=host, port=port, base_url=base_url, access_log=verbose, on_ready=announce)
+    click.echo("narrator: stopped", err=True)

@@ -129,6 +129,11 @@ class Claim:
     """The episode being replaced or reused."""
 
 
+def _source_key(source: str, text_hash: str) -> str:
+    """How the library knows a source: standard input by its text, anything else normalised."""
+    return f"stdin:{text_hash}" if source.strip() == "-" else normalize_source(source)
+
+
 def library_path(output_dir: Path) -> Path:
     """Where the library of ``output_dir`` lives."""
     return output_dir / LIBRARY_DIR / LIBRARY_NAME
@@ -407,12 +412,12 @@ class Library:
         """
         if not _STEM.match(slug):
             raise ValueError(f"not a file-name stem: {slug!r}")
-        source = f"stdin:{text_hash}" if source.strip() == "-" else normalize_source(source)
+        source = _source_key(source, text_hash)
         with self.locked():
             self._drop_stale_claims()
             existing = None if as_new else self.by_source(source)
             if existing is not None:
-                if existing.build_key == build_key and self.files_intact(existing):
+                if self._unchanged(existing, build_key):
                     return Claim(Action.REUSE, existing.stem, source, existing.guid, text_hash, build_key, existing)
                 action, stem, guid = Action.REPLACE, existing.stem, existing.guid
             else:
@@ -422,6 +427,15 @@ class Library:
                 (stem, source, os.getpid(), socket.gethostname(), _iso(_now())),
             )
         return Claim(action, stem, source, guid, text_hash, build_key, existing)
+
+    def reusable(self, source: str, *, text_hash: str, build_key: str) -> EpisodeRecord | None:
+        """The episode ``claim`` would reuse as it is (same source, same build key, files intact), asked
+        without writing anything: lets a run find out what it has to do before it changes the folder."""
+        existing = self.by_source(_source_key(source, text_hash))
+        return existing if existing is not None and self._unchanged(existing, build_key) else None
+
+    def _unchanged(self, record: EpisodeRecord, build_key: str) -> bool:
+        return record.build_key == build_key and self.files_intact(record)
 
     def release(self, claim: Claim) -> None:
         """Give back a claim whose narration failed; its stem is free again."""

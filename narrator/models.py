@@ -42,9 +42,11 @@ class Article:
     dropped: tuple[str, ...] = ()
     """Page chrome that was recognised and left out, for reporting."""
     text_hash: str = ""
-    """SHA-256 of the decoded input text."""
+    """SHA-256 of the decoded input text (of a web page: of the article found in it)."""
     language: str = "en"
     """BCP 47 language tag of the text."""
+    date: str = ""
+    """When the article was published, as the input says (ISO 8601 from pages and front matter); often empty."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import article as article_mod
 from .errors import OutputError
@@ -26,7 +26,10 @@ from .models import Article, Episode, EpisodeFiles, Script, Timeline
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .show import Cover
+    from concurrent.futures import Future
+
+    from .lexicon import Lexicon
+    from .show import Cover, ShowSettings
     from .synth import Synthesizer
     from .tagging import Tags
 
@@ -92,14 +95,64 @@ def publish_bytes(path: Path, data: bytes) -> None:
 class Narrator:
     """Narrates articles into ``settings.output_dir``; one set of warm engines serves them all.
 
-    ``album`` and ``cover`` are the podcast's title and cover art, for the ID3 tag.
+    ``album`` and ``cover`` are the podcast's title and cover art, for the ID3 tag;
+    ``cover_id`` names the cover in build keys before it is published.
     """
 
-    def __init__(self, settings: Settings, *, album: str = "", cover: Cover | None = None) -> None:
+    def __init__(self, settings: Settings, *, album: str = "", cover: Cover | None = None, cover_id: str = "") -> None:
         self.settings = settings
         self.album = album
-        self.cover = cover
+        self._cover = cover
+        self._cover_future: Future[Cover] | None = None
+        self.cover_id = cover_id or (hashlib.sha256(cover.data).hexdigest() if cover else "")
         self._synthesizer: Synthesizer | None = None
+
+    @property
+    def cover(self) -> Cover | None:
+        if self._cover_future is not None:
+            self._cover, self._cover_future = self._cover_future.result(), None
+        return self._cover
+
+    def publish_cover(self, show: ShowSettings, out: Path) -> None:
+        """Put the podcast's cover in place; drawing one (0.2 s) happens beside synthesis, on a thread."""
+        from .show import publish_cover
+
+        if show.cover is not None:  # the user's image: checked now, so a bad one stops the run early
+            self._cover = publish_cover(show, out)
+            return
+        import threading
+        from concurrent.futures import Future
+
+        future: Future[Cover] = Future()
+
+        def draw() -> None:
+            try:
+                future.set_result(publish_cover(show, out))
+            except BaseException as exc:  # delivered to whoever asks for the cover
+                future.set_exception(exc)
+
+        threading.Thread(target=draw, name="narrator-cover", daemon=True).start()
+        self._cover_future = future
+
+    @property
+    def lexicon(self) -> Lexicon:
+        from .lexicon import default_lexicon
+
+        return self.settings.lexicon or default_lexicon()
+
+    def voice_for(self, article: Article) -> str:
+        """The voice that reads ``article``: --voice, else the installed voice that best speaks its language.
+
+        Always a voice id, never "the default": a worker's engine keeps the last
+        voice it was given, so a German article followed by an English one in the
+        same run must name the English voice.
+        """
+        if self.settings.voice:
+            return self.settings.voice
+        from .language import InstalledVoices, choose_voice
+
+        voices, default = self.synthesizer.voices()
+        return choose_voice(article.language, InstalledVoices(voices=voices, default=default))
 
     def __enter__(self) -> Narrator:
         return self
@@ -121,15 +174,23 @@ class Narrator:
             self._synthesizer = Synthesizer(voicing, jobs=s.jobs, cache=cache, timeout_s=s.timeout_s)
         return self._synthesizer
 
-    def narrate(self, article: Article, *, stem: str, progress: Progress = Progress()) -> Episode:
-        """Narrate one article as STEM.mp3, STEM.vtt, STEM.srt and STEM.chapters.json."""
-        from .captions import render_chapters_json, render_srt, render_vtt
+    def segment(self, article: Article) -> Script:
         from .segment import segment_article
+
+        return segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
+
+    def narrate(
+        self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
+    ) -> Episode:
+        """Narrate one article (segmented already, or here) as STEM.mp3, .vtt, .srt and .chapters.json."""
+        from .captions import render_chapters_json, render_srt, render_vtt
         from .tagging import write_tags
 
         settings = self.settings
         self.synthesizer.warm_up()  # engines initialise while the article is segmented
-        script = segment_article(article, rate_wpm=settings.rate_wpm)
+        script = script or self.segment(article)
+        voicing = self.synthesizer.voicing
+        self.synthesizer.voicing = replace(voicing, voice=self.voice_for(article))
         texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
         output_dir = settings.output_dir
         final = episode_files(output_dir, stem)
@@ -143,11 +204,13 @@ class Narrator:
             staged = episode_files(work, stem)
             with (
                 spool_path.open("wb") as spool,
-                StreamEncoder(spool_path, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs) as encoder,
+                StreamEncoder(
+                    spool_path, staged.mp3, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs
+                ) as encoder,
             ):
                 assembly = assemble(script, clips, spool, encoder, Pauses())
                 progress.finish()
-                encoded = encoder.finish(staged.mp3, samples=assembly.samples, measured_lufs=assembly.integrated_lufs)
+                encoded = encoder.finish(samples=assembly.samples, measured_lufs=assembly.integrated_lufs)
             spool_path.unlink()
             timeline = assembly.timeline(encoded)
             write_tags(staged.mp3, self._tags(article, script, timeline))
@@ -182,7 +245,7 @@ class Narrator:
             album=self.album,
             date=dt.date.today().isoformat(),
             language=language_code(article.language),
-            comment=f"Narrated by narrator from {Path(article.source).name}",
+            comment=f"Narrated by narrator from {source_label(article.source)}",
             lyrics=body,
             chapters=timeline.chapters,
             cover=self.cover.data if self.cover else None,
@@ -195,21 +258,24 @@ class Narrator:
         from .library import build_key
 
         s = self.settings
-        return build_key(
-            article.text_hash,
-            {
-                "narrator": __version__,
-                # Not the engine's version: an upgraded espeak-ng keeps published episodes as they are
-                # (the clip cache, which must not mix versions within an episode, does key on it).
-                "engine": s.engine,
-                "voice": s.voice,
-                "rate": s.rate_wpm,
-                "bitrate": s.bitrate_kbps,
-                "album": self.album,
-                "cover": hashlib.sha256(self.cover.data).hexdigest() if self.cover else "",
-                "language": article.language,
-            },
-        )
+        parts: dict[str, object] = {
+            "narrator": __version__,
+            # Not the engine's version: an upgraded espeak-ng keeps published episodes as they are
+            # (the clip cache, which must not mix versions within an episode, does key on it).
+            "engine": s.engine,
+            # The voice that --voice names, or "auto": the best installed voice for the language (which
+            # is part of the key), so an unchanged article is recognised without asking the engine.
+            "voice": s.voice or "auto",
+            "rate": s.rate_wpm,
+            "bitrate": s.bitrate_kbps,
+            "album": self.album,
+            "cover": self.cover_id,
+            "language": article.language,
+        }
+        lexicon = self.lexicon.digest(article.language)
+        if lexicon:  # only with the user's own entries: a podcast without a lexicon keeps its keys
+            parts["lexicon"] = lexicon
+        return build_key(article.text_hash, parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,55 +304,90 @@ def publish(
     """
     from .feed import FEED_NAME, write_feed
     from .library import Action, article_body, article_summary, open_library
-    from .show import ShowSettings, publish_cover, save_show, show_path
+    from .show import ShowSettings, save_show, show_path
 
     out = settings.output_dir
     show = settings.show or ShowSettings()
+    with Narrator(settings, album=show.title, cover_id=cover_identity(show)) as narrator:
+        keys = [narrator.build_key(article) for article in articles]
+        todo = pending(out, articles, keys, as_new=as_new)
+        if todo:
+            narrator.synthesizer.warm_up()  # engines start while the articles are segmented
+        scripts = {id(article): narrator.segment(article) for article in todo}
+        # Everything that can fail on the input fails before the folder is touched: here, a
+        # language that no installed voice speaks (the engines list their voices).
+        for article in todo:
+            narrator.voice_for(article)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder ({exc.strerror or exc})", out) from exc
+        sweep_stale(out)
+        if not show_path(out).exists():
+            save_show(ShowSettings(), show_path(out))  # the defaults, for the user to edit
+        narrator.publish_cover(show, out)
+        changed = False
+        with open_library(out) as library:
+            for article, key in zip(articles, keys, strict=True):
+                claim = library.claim(
+                    article.source,
+                    slug=slugify(source_stem(article)),
+                    text_hash=article.text_hash,
+                    build_key=key,
+                    as_new=as_new,
+                )
+                if claim.action is Action.REUSE and claim.existing is not None:
+                    old = claim.existing
+                    yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
+                    continue
+                try:
+                    script = scripts.get(id(article))
+                    episode = narrator.narrate(article, stem=claim.stem, script=script, progress=progress)
+                except BaseException:
+                    library.release(claim)
+                    raise
+                library.record(
+                    claim,
+                    episode.files,
+                    title=article.title,
+                    author=article.byline,
+                    language=article.language,
+                    duration_ms=episode.timeline.duration_ms,
+                    body=article_body(article),
+                    description=article_summary(article),
+                )
+                write_feed(out, show, library)
+                changed = True
+                t = episode.timeline
+                yield Published(
+                    episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
+                )
+            if not changed and not (out / FEED_NAME).exists():
+                write_feed(out, show, library)
+
+
+def cover_identity(show: ShowSettings) -> str:
+    """What the episodes' cover art depends on, known before the cover is published."""
+    if show.cover is None:
+        return f"drawn:{show.title}"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder ({exc.strerror or exc})", out) from exc
-    sweep_stale(out)
-    if not show_path(out).exists():
-        save_show(ShowSettings(), show_path(out))  # the defaults, for the user to edit
-    cover = publish_cover(show, out)
-    changed = False
-    with open_library(out) as library, Narrator(settings, album=show.title, cover=cover) as narrator:
-        for article in articles:
-            claim = library.claim(
-                article.source,
-                slug=slugify(Path(article.source).stem if article.source != "-" else article.title),
-                text_hash=article.text_hash,
-                build_key=narrator.build_key(article),
-                as_new=as_new,
-            )
-            if claim.action is Action.REUSE and claim.existing is not None:
-                old = claim.existing
-                yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
-                continue
-            try:
-                episode = narrator.narrate(article, stem=claim.stem, progress=progress)
-            except BaseException:
-                library.release(claim)
-                raise
-            library.record(
-                claim,
-                episode.files,
-                title=article.title,
-                author=article.byline,
-                language=article.language,
-                duration_ms=episode.timeline.duration_ms,
-                body=article_body(article),
-                description=article_summary(article),
-            )
-            write_feed(out, show, library)
-            changed = True
-            t = episode.timeline
-            yield Published(
-                episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
-            )
-        if not changed and not (out / FEED_NAME).exists():
-            write_feed(out, show, library)
+        return hashlib.sha256(show.cover.read_bytes()).hexdigest()
+    except OSError:
+        return f"missing:{show.cover}"  # publishing it will say what is wrong
+
+
+def pending(out: Path, articles: Sequence[Article], keys: Sequence[str], *, as_new: bool) -> list[Article]:
+    """The articles a run has to narrate: all but those the library has, unchanged, with their files."""
+    from .library import library_path, open_library
+
+    if as_new or not library_path(out).exists():
+        return list(articles)
+    with open_library(out, create=False) as library:
+        return [
+            article
+            for article, key in zip(articles, keys, strict=True)
+            if library.reusable(article.source, text_hash=article.text_hash, build_key=key) is None
+        ]
 
 
 def sweep_stale(output_dir: Path) -> None:
@@ -299,6 +400,42 @@ def sweep_stale(output_dir: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def read(path: Path) -> Article:
-    """Read one input into an Article (InputError naming the file when it cannot be narrated)."""
-    return article_mod.read_article(path)
+def read(
+    source: Path | str,
+    *,
+    fmt: str | None = None,
+    language: str = "",
+    default_language: str = "en",
+    stdin: BinaryIO | None = None,
+) -> Article:
+    """Read one input (a file, a web address or ``-`` for stdin) into an Article in its language.
+
+    The language is ``language`` (--language) when given, else what the input
+    declares, else what the detector makes of the text, else ``default_language``.
+    InputError names the input when it cannot be narrated.
+    """
+    from .language import detect_language
+
+    found = article_mod.read_input(source, fmt=article_mod.InputFormat(fmt) if fmt else None, stdin=stdin)
+    tag = language or found.language
+    if not tag:
+        text = "\n\n".join([found.title, *(block.text for block in found.blocks)])
+        tag = detect_language(text, fallback=default_language)
+    return replace(found, language=tag)
+
+
+def source_stem(article: Article) -> str:
+    """What a new episode's file names are made from: the file's name, or the title for stdin and web pages."""
+    if article.source == article_mod.STDIN or article_mod.is_url(article.source):
+        return article.title
+    return Path(article.source).stem
+
+
+def source_label(source: str) -> str:
+    """
+    >>> source_label("/home/me/news/ferry.md"), source_label("-"), source_label("https://example.org/a")
+    ('ferry.md', 'standard input', 'https://example.org/a')
+    """
+    if source == article_mod.STDIN:
+        return "standard input"
+    return source if article_mod.is_url(source) else Path(source).name

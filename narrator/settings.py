@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import SettingsError
 
 if TYPE_CHECKING:
+    from .lexicon import Lexicon
     from .show import ShowSettings
 
 DEFAULT_RATE_WPM = 175
@@ -37,6 +38,10 @@ class Settings:
     """How long the engine may take over one sentence before the run stops."""
     show: ShowSettings | None = None
     """The podcast's settings (podcast.toml and its flags); None outside a podcast folder."""
+    language: str = ""
+    """BCP 47 tag every article is read in (--language); empty: each article's own."""
+    lexicon: Lexicon | None = None
+    """How words are said: --lexicon over the podcast's lexicon.toml over the built-in entries; None: built-in only."""
 
 
 def resolve(
@@ -50,12 +55,16 @@ def resolve(
     no_cache: bool = False,
     engine: str = "pyttsx3",
     show: dict[str, Any] | None = None,
+    language: str | None = None,
+    lexicon: Path | None = None,
 ) -> Settings:
     """Combine flags (None = not given), the environment, podcast.toml and defaults into Settings.
 
     Nothing is written: podcast.toml is created when the first episode is published.
     """
     from .cache import default_cache_dir
+    from .language import normalize_tag
+    from .lexicon import LEXICON_NAME, load_lexicon
     from .show import resolve_show
     from .synth import default_jobs
 
@@ -71,6 +80,13 @@ def resolve(
         timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
     except ValueError:
         raise SettingsError("NARRATOR_ENGINE_TIMEOUT must be a number of seconds") from None
+    tag = normalize_tag(language or "")
+    if language and not tag:
+        raise SettingsError(f"--language must be a language tag such as en, de or pt-BR, not {language!r}")
+    podcast_lexicon = output_dir / LEXICON_NAME
+    lexicon_files = [podcast_lexicon] if podcast_lexicon.is_file() else []
+    if lexicon is not None:
+        lexicon_files.append(lexicon)  # a missing --lexicon file is an error; a podcast without lexicon.toml is not
     return Settings(
         output_dir=output_dir,
         engine=engine,
@@ -81,4 +97,6 @@ def resolve(
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
         timeout_s=timeout,
         show=resolve_show(output_dir, create=False, **(show or {})),
+        language=tag,
+        lexicon=load_lexicon(lexicon_files),
     )

@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .cache import ClipCache, clip_key
-from .engines import Engine, create_engine, engine_version
+from .engines import Engine, Voice, create_engine, engine_version
 from .errors import NarratorError, SynthesisError
 from .models import Clip
 
@@ -31,6 +31,7 @@ SILENCE_THRESHOLD = 64
 #: Sound kept on each side of the trimmed speech, so soft consonants are not clipped.
 TRIM_MARGIN_MS = 8
 DEFAULT_PITCH = 50
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,11 @@ def _init_worker(engine_name: str) -> None:
     _worker_engine = create_engine(engine_name)
 
 
+def _describe() -> tuple[tuple[Voice, ...], str, str]:
+    assert _worker_engine is not None
+    return _worker_engine.voices(), _worker_engine.default_voice(), _worker_engine.version
+
+
 def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: str) -> Clip:
     assert _worker_engine is not None
     for _attempt in range(2):
@@ -123,6 +129,7 @@ class Synthesizer:
         self.timeout_s = timeout_s
         self._pool: ProcessPoolExecutor | None = None
         self._version: str | None = None
+        self._voices: tuple[tuple[Voice, ...], str] | None = None
 
     def __enter__(self) -> Synthesizer:
         return self
@@ -152,6 +159,23 @@ class Synthesizer:
             )
             for _ in range(self.jobs):  # with spawn, workers start one per submitted task
                 self._pool.submit(_noop)
+
+    def voices(self) -> tuple[tuple[Voice, ...], str]:
+        """The engine's voices and its default voice's id, as a worker's engine lists them.
+
+        Asked of a worker, not of this process: espeak started here would be
+        inherited half-alive by workers forked later, which then hang.
+        """
+        if self._voices is None:
+            self.warm_up()
+            assert self._pool is not None
+            try:
+                voices, default, self._version = _result(self._pool.submit(_describe), "", self.timeout_s)
+            except SynthesisError:
+                _ = engine_version(self.voicing.engine)  # an engine that cannot load says so, with the fix
+                raise
+            self._voices = (voices, default)
+        return self._voices
 
     def close(self) -> None:
         if self._pool is not None:
@@ -246,7 +270,7 @@ class Synthesizer:
                 self.cache.trim()
 
 
-def _result(future: Future[Clip], text: str, timeout_s: float) -> Clip:
+def _result(future: Future[T], text: str, timeout_s: float) -> T:
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 

@@ -107,6 +107,7 @@ def write_tags(mp3: Path, tags: Tags) -> None:
                 sub_frames=[TIT2(encoding=utf8, text=[chapter.title])],
             )
         )
+    id3.update_to_v23()  # TDRC is a v2.4 frame: v2.3 readers find the date in TYER and TDAT
     try:
         id3.save(str(mp3), v2_version=3)
     except Exception as exc:  # mutagen raises its own and OS errors alike

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings as hypothesis_settings
 
 from narrator.cli import main
 
@@ -28,6 +29,11 @@ ARTICLES = sorted(ARTICLES_DIR.glob("*.txt"))
 SEED = TESTS.parent / "seeds" / "north-korea-troops-morale.txt"
 CHAPTERS_SCHEMA = DATA / "podcast-chapters.schema.json"
 
+# No example database: Hypothesis would otherwise write .hypothesis/ into the repository
+# (its other caches are moved to a temporary folder by ``_isolated_environment``).
+hypothesis_settings.register_profile("narrator", database=None, deadline=None)
+hypothesis_settings.load_profile("narrator")
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Any test taking ``article_path`` runs once per article fixture in tests/data/articles.
@@ -37,7 +43,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep the clip cache and every temporary file of the run (workers included) under pytest's tmp."""
+    """Keep the clip cache, Hypothesis's caches and every temporary file of the run under pytest's tmp."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
     scratch = tmp_path_factory.mktemp("tmpdir")
     cache = tmp_path_factory.mktemp("default-cache")
     saved = {name: os.environ.get(name) for name in ("TMPDIR", "NARRATOR_CACHE_DIR")}
@@ -51,6 +60,7 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         else:
             os.environ[name] = value
     tempfile.tempdir = None
+    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Article -> Script: sentences (pysbd), chunks for the engine, chapters and their titles."""
+"""Article -> Script: sentences (sentencex), chunks for the engine, chapters and their titles."""
 
 from __future__ import annotations
 

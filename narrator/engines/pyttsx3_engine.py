@@ -71,14 +71,13 @@ class Pyttsx3Engine:
         except (OSError, RuntimeError, ImportError) as exc:
             raise EngineUnavailable(f"the speech engine cannot start ({exc}): {_install_hint()}") from exc
         self.version = self.probe_version()
-        self._tmp = Path(tempfile.mkdtemp(prefix="narrator-tts-"))
         self._voice = ""
         # runAndWait() can return before espeak-ng has finished: its driver loop ends after one
         # 10 ms sleep while synthesis goes on in espeak's own thread. The driver announces the
         # end, after writing the file, with "finished-utterance": wait for that.
         self._finished = threading.Event()
         self._engine.connect("finished-utterance", lambda **_: self._finished.set())
-        self._say("Warming up.", self._tmp / "warm.wav")
+        self._say("Warming up.")
 
     @classmethod
     def probe_version(cls) -> str:
@@ -112,9 +111,8 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice: str, rate: int) -> Audio:
         self._configure(voice, rate)
-        target = self._tmp / "clip.wav"
         for _attempt in range(RETRIES):
-            audio = self._say(text, target)
+            audio = self._say(text)
             if audio is not None and audio.pcm:
                 return audio
         raise SynthesisError(f"the engine returned no audio {RETRIES} times for: {text[:80]!r}")
@@ -141,21 +139,23 @@ class Pyttsx3Engine:
             time.sleep(0.002)
         raise SynthesisError(f"the engine did not accept the rate {rate} words per minute")
 
-    def _say(self, text: str, target: Path) -> Audio | None:
-        target.unlink(missing_ok=True)
-        self._finished.clear()
-        with _quiet_stdout():
-            self._engine.save_to_file(text, str(target))
-            self._engine.runAndWait()
-            # The caller's time-out stops a worker that never finishes; this bound is a backstop.
-            self._finished.wait(timeout=UTTERANCE_LIMIT_S)
-        try:
-            with wave.open(str(target), "rb") as wav:
-                if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-                    raise SynthesisError(
-                        f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit audio; "
-                        "narrator needs 16-bit mono"
-                    )
-                return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
-        except (FileNotFoundError, EOFError, wave.Error):
-            return None
+    def _say(self, text: str) -> Audio | None:
+        # A folder per call, removed at once: nothing is left behind in /tmp, whichever way the call ends.
+        with tempfile.TemporaryDirectory(prefix="narrator-tts-") as folder:
+            target = Path(folder) / "clip.wav"
+            self._finished.clear()
+            with _quiet_stdout():
+                self._engine.save_to_file(text, str(target))
+                self._engine.runAndWait()
+                # The caller's time-out stops a worker that never finishes; this bound is a backstop.
+                self._finished.wait(timeout=UTTERANCE_LIMIT_S)
+            try:
+                with wave.open(str(target), "rb") as wav:
+                    if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+                        raise SynthesisError(
+                            f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit "
+                            "audio; narrator needs 16-bit mono"
+                        )
+                    return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
+            except (FileNotFoundError, EOFError, wave.Error):
+                return None

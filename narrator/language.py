@@ -1,0 +1,200 @@
+"""Languages: BCP 47 tags, detecting an article's language, and the installed voice that speaks it.
+
+An episode's language comes from its input (the page's ``lang`` attribute, the
+Markdown front matter), else from an offline detector (Google's CLD3 through
+cld3-py: its model is compiled in, so it is ready in milliseconds where py3langid
+took 0.9 s to load its model — most of a cold run's budget), else the
+podcast's own language. It chooses the voice, the ID3 TLAN frame and the feed's
+language, so it is settled once, in the parent process, before synthesis.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from .engines import Voice
+
+#: Language, optional script, optional region: the parts of a BCP 47 tag (RFC 5646, 2.1)
+#: that choose a voice; variants and private-use subtags after them are dropped.
+_TAG = re.compile(r"([a-z]{2,3})(?:-([a-z]{4}))?(?:-([a-z]{2}|\d{3}))?(?:-[a-z0-9]{1,8})*", re.IGNORECASE)
+#: Below this the detector's guess is no better than the podcast's own language.
+MIN_CONFIDENCE = 0.5
+#: Letters a text needs before its language is worth guessing.
+MIN_LETTERS = 12
+#: Enough text to tell a language; detection cost grows with the length.
+DETECT_CHARS = 4000
+#: Codes a detector or a page may use that the voices know under another name:
+#: macrolanguages (ISO 639-3) and withdrawn ISO 639-1 codes.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "zh": ("cmn", "yue"),
+    "no": ("nb", "nn"),
+    "nb": ("no",),
+    "nn": ("no", "nb"),
+    "iw": ("he",),
+    "in": ("id",),
+    "ji": ("yi",),
+    "fil": ("tl",),
+    "tl": ("fil",),
+}
+
+
+def normalize_tag(tag: str) -> str:
+    """A language tag in BCP 47's usual case, or "" when ``tag`` is not one.
+
+    Underscores (``fr_FR``, as in og:locale) are read as hyphens; variants are dropped.
+
+    >>> normalize_tag("en_us"), normalize_tag("DE"), normalize_tag("zh-hant-tw"), normalize_tag("en-GB-x-rp")
+    ('en-US', 'de', 'zh-Hant-TW', 'en-GB')
+    >>> normalize_tag("x-default"), normalize_tag("english"), normalize_tag("")
+    ('', '', '')
+    """
+    match = _TAG.fullmatch(tag.strip().replace("_", "-"))
+    if match is None:
+        return ""
+    language, script, region = match.groups()
+    parts = [language.lower()]
+    if script:
+        parts.append(script.title())
+    if region:
+        parts.append(region.upper())
+    return "-".join(parts)
+
+
+def primary(tag: str) -> str:
+    """The language subtag alone.
+
+    >>> primary("de-AT"), primary("en")
+    ('de', 'en')
+    """
+    return tag.split("-")[0].lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier() -> Any:
+    import gcld3
+
+    return gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=DETECT_CHARS * 4)
+
+
+def detect_language(text: str, *, fallback: str = "en") -> str:
+    """The language ``text`` is written in, or ``fallback`` when it is too short or unclear to tell.
+
+    >>> detect_language("Der Gemeinderat hat am Dienstag beschlossen, die Brücke zu sanieren.")
+    'de'
+    >>> detect_language("?!", fallback="fr")
+    'fr'
+    """
+    sample = text[:DETECT_CHARS]
+    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
+        return fallback
+    result = _identifier().FindLanguage(text=sample)
+    if not result.is_reliable or result.probability < MIN_CONFIDENCE or result.language in {"und", "zxx"}:
+        return fallback
+    return normalize_tag(result.language) or fallback
+
+
+# --- voices ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledVoices:
+    """The voices one engine has here, and the one it speaks with unless told otherwise."""
+
+    voices: tuple[Voice, ...]
+    default: str
+    """Id of the engine's default voice."""
+
+    def languages(self) -> tuple[str, ...]:
+        """Every language some voice speaks, as primary subtags, sorted."""
+        return tuple(sorted({primary(lang) for v in self.voices for lang in v.languages if lang}))
+
+
+def _list_voices(engine: str) -> InstalledVoices:
+    """Runs in a throwaway child process, whose temporary folder is removed with what the engine left in it."""
+    import shutil
+    import tempfile
+
+    from .engines import create_engine
+
+    scratch = tempfile.mkdtemp(prefix="narrator-voices-")
+    tempfile.tempdir = scratch
+    try:
+        instance = create_engine(engine)
+        return InstalledVoices(voices=instance.voices(), default=instance.default_voice())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@functools.lru_cache(maxsize=4)
+def installed_voices(engine: str) -> InstalledVoices:
+    """The engine's voices, listed once per process in a short-lived child process.
+
+    Not in this process: espeak keeps global state, and once it has been started
+    here, the synthesis workers forked from this process later hang on their
+    first sentence (seen with pyttsx3 2.99 over espeak-ng 1.51). A spawned child
+    starts clean and takes about a quarter of a second.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(_list_voices, engine).result(timeout=60)
+    except BrokenProcessPool as exc:
+        raise EngineUnavailable(f"the speech engine crashed while listing its voices ({exc})") from exc
+    except TimeoutError:
+        raise EngineUnavailable("the speech engine did not list its voices within 60 s") from None
+
+
+def _voice_rank(voice: Voice, tag: str, default: str) -> tuple[int, int, str] | None:
+    """How well ``voice`` speaks ``tag``: lower is better, None when it does not speak it at all."""
+    want = tag.lower()
+    lang = primary(want)
+    accepted = {lang, *ALIASES.get(lang, ())}
+    best: tuple[int, int, str] | None = None
+    for spoken in (s.lower() for s in voice.languages):
+        if primary(spoken) not in accepted:
+            continue
+        if spoken == want:
+            rank = 0  # exactly the tag: en-us for en-US
+        elif voice.id == default:
+            rank = 1  # the engine's own choice for the language: its default voice
+        elif spoken == lang:
+            rank = 2  # the language without a region
+        elif spoken == f"{lang}-{lang}":
+            rank = 3  # the language where it is named from: fr-fr for fr, de-de for de
+        elif "-x-" not in spoken:
+            rank = 4  # another region
+        else:
+            rank = 5  # a private-use variant such as en-gb-x-rp
+        candidate = (rank, len(spoken), voice.id)
+        best = candidate if best is None or candidate < best else best
+    return best
+
+
+def matching_voices(tag: str, installed: InstalledVoices) -> tuple[Voice, ...]:
+    """The voices that speak ``tag``'s language, the best match first."""
+    ranked = []
+    for voice in installed.voices:
+        rank = _voice_rank(voice, tag, installed.default)
+        if rank is not None:
+            ranked.append((rank, voice))
+    return tuple(voice for _rank, voice in sorted(ranked, key=lambda pair: pair[0]))
+
+
+def choose_voice(tag: str, installed: InstalledVoices) -> str:
+    """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it."""
+    found = matching_voices(tag, installed)
+    if not found:
+        raise EngineUnavailable(
+            f"no installed voice speaks {tag!r} (installed languages: {', '.join(installed.languages())}); "
+            "choose one of those with --language, or a voice with --voice"
+        )
+    return found[0].id
