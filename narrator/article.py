@@ -510,6 +510,7 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
         text_hash=text_hash,
         language=normalize_tag(meta.get("lang", "")),
         date=meta.get("date", ""),
+        marked_headings=True,
     )
 
 
@@ -696,6 +697,7 @@ def parse_html(data: bytes | str, *, source: str, fallback_title: str = "Untitle
         text_hash=_content_hash(title, byline, kept),
         language=language,
         date=getattr(document, "date", None) or "",
+        marked_headings=True,
     )
 
 

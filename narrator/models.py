@@ -47,6 +47,9 @@ class Article:
     """BCP 47 language tag of the text."""
     date: str = ""
     """When the article was published, as the input says (ISO 8601 from pages and front matter); often empty."""
+    marked_headings: bool = False
+    """Headings come from markup (Markdown, HTML), not guessed from short lines: each starts a
+    chapter however short its section."""
 
 
 @dataclass(frozen=True, slots=True)

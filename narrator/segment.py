@@ -132,7 +132,8 @@ def segment_article(
     chapters: list[ChapterPlan] = []
     for title, paragraphs in sections:
         chapters.extend(_merge_short(title, paragraphs, words_per_chapter))
-    chapters = _merge_short_chapters(chapters, words_per_chapter)
+    if not article.marked_headings:  # a guessed subheading does not earn a chapter of a few seconds
+        chapters = _merge_short_chapters(chapters, words_per_chapter)
     while len(chapters) > MAX_CHAPTERS:
         chapters = list(_pairwise_merge(chapters))
     return Script(title=article.title, byline=article.byline, language=article.language, chapters=tuple(chapters))

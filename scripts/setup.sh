@@ -8,7 +8,7 @@ profile=${1:-runtime}
 venv=${VENV:-.venv}
 
 runtime_debs=(espeak-ng libespeak-ng1 ffmpeg)
-test_debs=(chromium chromium-driver)
+test_debs=(chromium chromium-driver lame)
 debs=("${runtime_debs[@]}")
 [ "$profile" = test ] && debs+=("${test_debs[@]}")
 
