@@ -63,8 +63,6 @@ class Assembly:
     cues: tuple[tuple[int, int, str], ...]
     """(start, end, text) of each sentence's sound."""
     chapter_starts: tuple[tuple[int, str], ...]
-    integrated_lufs: float
-    """Loudness of the spool as stitched, before any gain."""
 
     def timeline(self, encoded: Encoded) -> Timeline:
         """Cues and chapters in milliseconds of the encoded file, which plays ``decoded_samples``."""
@@ -84,7 +82,7 @@ class Assembly:
                 for s, e, (_, title) in zip(starts, ends, self.chapter_starts, strict=True)
             ),
             loudness=Loudness(
-                measured_lufs=round(self.integrated_lufs, 2),
+                measured_lufs=encoded.measured_lufs,
                 gain_db=encoded.gain_db,
                 integrated_lufs=encoded.loudness_lufs,
                 limit_db=LIMIT_DB,
@@ -102,10 +100,6 @@ class LoudnessMeter:
         self.state = pyebur128.R128State(1, sample_rate, pyebur128.MeasurementMode.MODE_I)
         # A mono file plays on both speakers: BS.1770 counts it twice (+3 dB).
         self.state.set_channel(0, pyebur128.ChannelType.DUAL_MONO)
-
-    def add(self, pcm: bytes) -> None:
-        if pcm:
-            self.add_samples(np.frombuffer(pcm, dtype="<i2").astype(np.float64))
 
     def add_samples(self, samples: np.ndarray) -> None:
         """Samples on the 16-bit scale (-32768..32767), any float dtype."""
@@ -160,7 +154,6 @@ def assemble(
     def silence(ms: int) -> AudioSegment:
         return AudioSegment.silent(duration=ms, frame_rate=rate)
 
-    meter = LoudnessMeter(rate)
     position = 0  # samples written so far
     cues: list[tuple[int, int, str]] = []
     chapter_starts: list[tuple[int, str]] = []
@@ -169,7 +162,6 @@ def assemble(
         nonlocal position
         data = segment.raw_data
         spool.write(data)
-        meter.add(data)
         position += len(data) // 2
 
     def pause(ms: int) -> None:
@@ -179,7 +171,7 @@ def assemble(
         if encoder is not None and cut + PART_JUNCTION_SAMPLES < position - rate // 10:
             spool.flush()
             if not encoder.speculating and chunks_done >= SPECULATE_AFTER * total_chunks:
-                encoder.speculate(meter.integrated(), position)
+                encoder.speculate(position)
             encoder.offer(cut)
 
     write(silence(pauses.lead_in_ms))
@@ -210,15 +202,11 @@ def assemble(
     if next(clips, None) is not None:  # also lets the producer finish and release its workers
         raise SynthesisError("the engine returned more clips than there were pieces of text")
 
-    loudness = meter.integrated()
-    if not math.isfinite(loudness):
-        raise SynthesisError("the synthesized audio is silent")
     return Assembly(
         sample_rate=rate,
         samples=position,
         cues=tuple(cues),
         chapter_starts=tuple(chapter_starts),
-        integrated_lufs=loudness,
     )
 
 
@@ -321,6 +309,8 @@ class Encoded:
     gain_db: float
     loudness_lufs: float
     """Integrated loudness of the normalised, limited audio, less what MP3 encoding takes."""
+    measured_lufs: float
+    """Loudness of the stitched speech before any gain (of the part that fixed the gain)."""
     passes: int
     """1, or 2 when the first gain missed the target and everything was encoded again."""
 
@@ -369,6 +359,7 @@ class StreamEncoder:
         """One per part written, for the episode's loudness."""
         self.bitrate_kbps = bitrate_kbps
         self.gain_db: float | None = None
+        self.measured_lufs = math.nan
         self.ceiling = 10 ** (LIMIT_DB / 20) * 32767.0
         self.rate = 0
         self.part_samples = 0
@@ -377,7 +368,7 @@ class StreamEncoder:
         self.next_start = 0
         self.cuts: list[int] = []
         """Offered cut points after ``next_start``."""
-        self._gain: Future[float] | None = None
+        self._gain: Future[tuple[float, float]] | None = None
         self.jobs = max(1, jobs)
         self.pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="narrator-encode")
 
@@ -403,11 +394,14 @@ class StreamEncoder:
             start += PART_JUNCTION_SAMPLES  # silence that the previous part's padding stands in for
         return self._limited(start, end, gain_db)
 
-    def _limited(self, start: int, end: int, gain_db: float) -> np.ndarray:
+    def _limited(self, start: int, end: int, gain_db: float | None) -> np.ndarray:
+        """spool[start:end] as float samples, with ``gain_db`` applied and the peaks limited (None: as it is)."""
         with self.spool.open("rb") as handle:
             handle.seek(start * 2)
             pcm = handle.read((end - start) * 2)
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        if gain_db is None:
+            return samples
         samples *= np.float32(10 ** (gain_db / 20))
         return limit_peaks(samples, self.ceiling, self.rate)
 
@@ -417,20 +411,31 @@ class StreamEncoder:
         meter.add_samples(samples)
         return encode_part(samples, sample_rate=self.rate, bitrate_kbps=self.bitrate_kbps), meter
 
-    def _calibrate(self, measured_lufs: float, end: int) -> float:
-        """The gain for spool[0:end]: from its loudness, corrected by what the limiter then takes."""
-        first = TARGET_LUFS + MP3_LOUDNESS_LOSS_DB - measured_lufs
-        meter = LoudnessMeter(self.rate)
-        step = self.part_samples
-        for start in range(0, end, step):
-            meter.add_samples(self._limited(start, min(end, start + step), first))
-        limited = meter.integrated()
-        return round(first + (TARGET_LUFS + MP3_LOUDNESS_LOSS_DB - limited), 2) if math.isfinite(limited) else first
+    def _calibrate(self, end: int) -> tuple[float, float]:
+        """The gain for spool[0:end], and that audio's loudness as stitched.
 
-    def speculate(self, measured_lufs: float, end: int) -> None:
+        Two passes over it: its loudness gives a first gain; the audio limited at
+        that gain is measured again, and the gain corrected by what the limiter took.
+        """
+        step = self.part_samples
+        raw = LoudnessMeter(self.rate)
+        for start in range(0, end, step):
+            raw.add_samples(self._limited(start, min(end, start + step), None))
+        measured = raw.integrated()
+        if not math.isfinite(measured):
+            raise SynthesisError("the synthesized audio is silent")
+        first = TARGET_LUFS + MP3_LOUDNESS_LOSS_DB - measured
+        limited = LoudnessMeter(self.rate)
+        for start in range(0, end, step):
+            limited.add_samples(self._limited(start, min(end, start + step), first))
+        after = limited.integrated()
+        gain = round(first + (TARGET_LUFS + MP3_LOUDNESS_LOSS_DB - after), 2) if math.isfinite(after) else first
+        return gain, round(measured, 2)
+
+    def speculate(self, end: int) -> None:
         """Fix the gain from the loudness of spool[0:end], on a thread; parts are encoded once it is known."""
-        if self._gain is None and math.isfinite(measured_lufs):
-            self._gain = self.pool.submit(self._calibrate, measured_lufs, end)
+        if self._gain is None:
+            self._gain = self.pool.submit(self._calibrate, end)
 
     @property
     def speculating(self) -> bool:
@@ -440,7 +445,7 @@ class StreamEncoder:
         """spool[0:cut] is written and ``cut`` lies in a pause: encode whatever parts are ready."""
         self.cuts.append(cut)
         if self.gain_db is None and self._gain is not None and self._gain.done():
-            self.gain_db = self._gain.result()
+            self.gain_db, self.measured_lufs = self._gain.result()
         if self.gain_db is not None:
             self._submit_parts(self.part_samples)
         self._drain(wait=False)
@@ -470,10 +475,10 @@ class StreamEncoder:
                 self.next_start = cut
         self.cuts = [cut for cut in self.cuts if cut > self.next_start]
 
-    def finish(self, *, samples: int, measured_lufs: float) -> Encoded:
+    def finish(self, *, samples: int) -> Encoded:
         """Encode what is left, check the whole episode's loudness, complete the MP3."""
         if self.gain_db is None:
-            self.gain_db = self._gain.result() if self._gain is not None else self._calibrate(measured_lufs, samples)
+            self.gain_db, self.measured_lufs = self._gain.result() if self._gain else self._calibrate(samples)
         # Split what is left evenly over the threads, leaving no sliver of a part at the end.
         remaining = samples - self.next_start
         self.cuts = [cut for cut in self.cuts if samples - cut >= self.part_samples // 4]
@@ -498,4 +503,6 @@ class StreamEncoder:
         if self._out is not None:
             self._out.close()
             self._out = None
-        return Encoded(self.frames * MP3_FRAME_SAMPLES, self.gain_db, round(loudness, 2), passes)
+        if not math.isfinite(loudness):
+            raise SynthesisError("the synthesized audio is silent")
+        return Encoded(self.frames * MP3_FRAME_SAMPLES, self.gain_db, round(loudness, 2), self.measured_lufs, passes)

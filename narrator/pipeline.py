@@ -210,7 +210,7 @@ class Narrator:
             ):
                 assembly = assemble(script, clips, spool, encoder, Pauses())
                 progress.finish()
-                encoded = encoder.finish(samples=assembly.samples, measured_lufs=assembly.integrated_lufs)
+                encoded = encoder.finish(samples=assembly.samples)
             spool_path.unlink()
             timeline = assembly.timeline(encoded)
             write_tags(staged.mp3, self._tags(article, script, timeline))

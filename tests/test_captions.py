@@ -214,7 +214,6 @@ class Assembled:
     timeline: Timeline
     played: np.ndarray
     """What a player plays: the spool behind the codec's delay, as the timeline counts it."""
-    integrated_lufs: float
 
 
 def assemble_tones(paragraphs: list[list[str]], rate_wpm: int = 175) -> Assembled:
@@ -224,8 +223,10 @@ def assemble_tones(paragraphs: list[list[str]], rate_wpm: int = 175) -> Assemble
     assembly = assemble(script, iter([tone(60 + 7 * len(chunk)) for chunk in chunks]), spool, pauses=Pauses())
     pcm = np.frombuffer(spool.getvalue(), dtype="<i2")
     played = np.concatenate([np.zeros(CODEC_DELAY_SAMPLES, dtype="<i2"), pcm])
-    encoded = Encoded(decoded_samples=played.size, gain_db=0.0, loudness_lufs=TARGET_LUFS, passes=1)
-    return Assembled(script, assembly.timeline(encoded), played, assembly.integrated_lufs)
+    encoded = Encoded(
+        decoded_samples=played.size, gain_db=0.0, loudness_lufs=TARGET_LUFS, measured_lufs=TARGET_LUFS, passes=1
+    )
+    return Assembled(script, assembly.timeline(encoded), played)
 
 
 sentence_text = st.lists(
@@ -291,12 +292,21 @@ def test_chapters_start_in_silence_before_their_first_cue(paragraphs: list[list[
         assert not (np.abs(done.played[at - 200 : at + 200].astype(np.int32)) > 64).any()
 
 
-def test_stitched_loudness_is_measured_as_dual_mono() -> None:
+def test_stitched_loudness_is_measured_as_dual_mono(tmp_path: Path) -> None:
     import pyebur128
 
-    done = assemble_tones([["One sentence here.", "Another one there."]] * 6)
+    from narrator.assemble import StreamEncoder
+
+    # One paragraph: no pause long enough to fix the gain early, so the whole spool is measured.
+    script = segment_article(article_of([["One sentence here.", "Another one there."] * 6]), rate_wpm=175)
+    chunks = [c for s in script.sentences() for c in s.chunks]
+    spool_path = tmp_path / "spool.raw"
+    with spool_path.open("wb") as spool, StreamEncoder(spool_path, tmp_path / "x.mp3", bitrate_kbps=64, jobs=2) as enc:
+        assembly = assemble(script, iter([tone(60 + 7 * len(chunk)) for chunk in chunks]), spool, enc, Pauses())
+        encoded = enc.finish(samples=assembly.samples)
     state = pyebur128.R128State(1, RATE, pyebur128.MeasurementMode.MODE_I)
     state.set_channel(0, pyebur128.ChannelType.DUAL_MONO)
-    frames = done.played.astype(np.float64) / 32768
+    frames = np.frombuffer(spool_path.read_bytes(), dtype="<i2").astype(np.float64) / 32768
     state.add_frames(frames, frames.size)
-    assert done.integrated_lufs == pytest.approx(pyebur128.get_loudness_global(state), abs=0.01)
+    assert encoded.measured_lufs == pytest.approx(pyebur128.get_loudness_global(state), abs=0.01)
+    assert encoded.loudness_lufs == pytest.approx(TARGET_LUFS, abs=0.3)

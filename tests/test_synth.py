@@ -1,0 +1,288 @@
+"""Synthesis in worker processes: order, the cache, bounded windows, and engines that fail or hang.
+
+Most tests use small deterministic engines registered here (tones whose length
+follows the text, so every clip is checkable); they run in forked workers
+exactly as the real engine does. The cache's end-to-end behaviour with the real
+engine is tested at the bottom.
+"""
+
+from __future__ import annotations
+
+import array
+import math
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from narrator.cache import ClipCache, clip_key
+from narrator.engines import Audio, Voice, register
+from narrator.errors import SynthesisError
+from narrator.synth import Synthesizer, Voicing, trim_silence
+
+RATE = 22_050
+
+
+def tone_for(text: str, rate: int) -> bytes:
+    """100 ms of silence, a tone as many centiseconds long as the text has characters
+    (shorter at a higher rate), 100 ms of silence."""
+    n = RATE * len(text) // 100 * 175 // rate
+    body = [int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(n)]
+    pad = [0] * (RATE // 10)
+    return array.array("h", pad + body + pad).tobytes()
+
+
+class ToneEngine:
+    name = "tones"
+    version = "1"
+
+    @classmethod
+    def probe_version(cls) -> str:
+        return cls.version
+
+    def voices(self) -> tuple[Voice, ...]:
+        return (Voice("tone/a", "A", ("en",), ""), Voice("tone/b", "B", ("de",), ""))
+
+    def default_voice(self) -> str:
+        return "tone/a"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Audio:
+        log = os.environ.get("TONES_LOG")
+        if log:  # every call, from every worker, for the tests that count them
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(f"{os.getpid()}\t{voice}\t{rate}\t{text}\n")
+        return Audio(tone_for(text, rate), RATE)
+
+
+class SilentEngine(ToneEngine):
+    name = "silent"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Audio:
+        return Audio(b"\0\0" * RATE, RATE)
+
+
+class StuckEngine(ToneEngine):
+    name = "stuck"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Audio:
+        if "stuck" in text:
+            time.sleep(3600)
+        return super().synthesize(text, voice, rate)
+
+
+register("tones", lambda: ToneEngine)
+register("silent", lambda: SilentEngine)
+register("stuck", lambda: StuckEngine)
+
+TEXTS = [f"Sentence number {i} has some words." for i in range(12)] + ["Short.", "Sentence number 3 has some words."]
+
+
+def samples_of(pcm: bytes) -> int:
+    return len(pcm) // 2
+
+
+@pytest.fixture
+def log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "calls.log"
+    monkeypatch.setenv("TONES_LOG", str(path))
+    return path
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [line.split("\t") for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+def test_clips_come_back_in_text_order_trimmed(log: Path) -> None:
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=2, cache=None) as synth:
+        clips = list(synth.clips(TEXTS))
+    assert len(clips) == len(TEXTS)
+    for text, clip in zip(TEXTS, clips, strict=True):
+        expected = samples_of(trim_silence(tone_for(text, 175), RATE))
+        assert samples_of(clip.pcm) == expected
+        assert clip.sample_rate == RATE
+    # Both workers took part, and a repeated sentence was synthesized once.
+    assert len({pid for pid, *_ in calls(log)}) == 2
+    assert len(calls(log)) == len(set(TEXTS))
+
+
+def test_the_cache_is_asked_first_and_filled(tmp_path: Path, log: Path) -> None:
+    cache = ClipCache(tmp_path / "cache")
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=2, cache=cache) as synth:
+        first = [c.pcm for c in synth.clips(TEXTS)]
+    assert cache.info().entries == len(set(TEXTS))
+    before = len(calls(log))
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=2, cache=cache) as synth:
+        again = [c.pcm for c in synth.clips(TEXTS)]
+    assert len(calls(log)) == before, "a warm cache synthesizes nothing"
+    assert again == first, "clips from the cache are the clips that were synthesized"
+
+
+@pytest.mark.parametrize("change", [{"voice": "tone/b"}, {"rate": 200}, {"pitch": 60}])
+def test_a_change_of_voice_rate_or_pitch_misses_the_cache(tmp_path: Path, log: Path, change: dict) -> None:
+    cache = ClipCache(tmp_path / "cache")
+    base = {"engine": "tones", "voice": "tone/a", "rate": 175}
+    with Synthesizer(Voicing(**base), jobs=2, cache=cache) as synth:
+        list(synth.clips(TEXTS[:4]))
+    count = len(calls(log))
+    with Synthesizer(Voicing(**{**base, **change}), jobs=2, cache=cache) as synth:
+        list(synth.clips(TEXTS[:4]))
+    assert len(calls(log)) == count + 4
+    assert cache.info().entries == 8
+
+
+def test_cache_keys_cover_everything_that_changes_the_sound() -> None:
+    base = {"engine": "e", "engine_version": "1", "voice": "v", "rate": 175, "pitch": 50, "text": "Hi"}
+    keys = {clip_key(**base)}
+    for field, other in [("engine", "f"), ("engine_version", "2"), ("voice", "w"), ("rate", 176), ("pitch", 51)]:
+        keys.add(clip_key(**{**base, field: other}))
+    keys.add(clip_key(**{**base, "text": "Hi."}))
+    assert len(keys) == 7
+
+
+def test_eviction_removes_the_least_recently_used_first(tmp_path: Path) -> None:
+    from narrator.models import Clip
+
+    cache = ClipCache(tmp_path / "cache", max_bytes=10**9)
+    clip = Clip(b"\1\0" * 1000, RATE)
+    for i in range(5):
+        cache.put(f"{i:064x}", clip)
+        path = cache.root / f"{i:064x}"[:2] / f"{i:064x}.wav"
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    assert cache.get(f"{0:064x}") is not None  # reading the oldest makes it the newest
+    size = cache.info().size_bytes // 5
+    cache.max_bytes = size * 3
+    assert cache.trim() == 2
+    assert cache.get(f"{0:064x}") is not None
+    assert cache.get(f"{1:064x}") is None and cache.get(f"{2:064x}") is None
+    assert cache.get(f"{4:064x}") is not None
+    assert cache.info().entries == 3
+
+
+def test_a_damaged_cache_file_is_a_miss(tmp_path: Path) -> None:
+    from narrator.models import Clip
+
+    cache = ClipCache(tmp_path / "cache")
+    cache.put("ab" * 32, Clip(b"\1\0" * 100, RATE))
+    path = next(cache.root.rglob("*.wav"))
+    path.write_bytes(b"RIFF garbage")
+    assert cache.get("ab" * 32) is None
+
+
+def _hammer(root: str, seed: int, rounds: int) -> int:
+    from narrator.models import Clip
+
+    cache = ClipCache(Path(root), max_bytes=40_000)
+    bad = 0
+    for i in range(rounds):
+        key = f"{(seed * 7 + i) % 9:064x}"
+        cache.put(key, Clip(bytes([i % 256, 0]) * 4000, RATE))
+        got = cache.get(f"{(i + seed) % 9:064x}")
+        if got is not None and (len(got.pcm) != 8000 or got.sample_rate != RATE):
+            bad += 1
+        cache.trim()
+    return bad
+
+
+def test_two_processes_sharing_a_cache_never_see_half_a_clip(tmp_path: Path) -> None:
+    root = str(tmp_path / "cache")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        bad = pool.starmap(_hammer, [(root, 1, 300), (root, 2, 300)])
+    assert bad == [0, 0]
+    assert not list(Path(root).rglob(".tmp-*")), "no temporary files are left"
+
+
+def test_no_audio_is_an_error_not_a_silent_gap() -> None:
+    with (
+        Synthesizer(Voicing("silent", "tone/a", 175), jobs=1, cache=None) as synth,
+        pytest.raises(SynthesisError, match="only silence"),
+    ):
+        list(synth.clips(["Hello there."]))
+
+
+def test_a_stuck_engine_times_out_with_a_clear_error() -> None:
+    started = time.monotonic()
+    with (
+        Synthesizer(Voicing("stuck", "tone/a", 175), jobs=2, cache=None, timeout_s=2) as synth,
+        pytest.raises(SynthesisError, match="did not finish within") as error,
+    ):
+        list(synth.clips(["Fine.", "This one is stuck.", "Never reached."]))
+    assert "This one is stuck" in str(error.value)
+    assert time.monotonic() - started < 60, "the stuck worker was killed, not waited for"
+
+
+def test_only_a_window_of_texts_is_with_the_workers(log: Path) -> None:
+    texts = [f"Sentence {i}." for i in range(200)]
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=2, cache=None) as synth:
+        clips = synth.clips(texts)
+        next(clips)
+        time.sleep(1.0)  # workers finish whatever they were given
+        given = len(calls(log))
+        list(clips)
+    assert given <= 2 + 8 + 1, f"{given} texts were handed out ahead of the consumer"
+    assert len(calls(log)) == 200
+
+
+def test_voices_are_listed_by_a_worker() -> None:
+    with Synthesizer(Voicing("tones", "", 175), jobs=1, cache=None) as synth:
+        voices, default = synth.voices()
+        assert default == "tone/a"
+        assert [v.id for v in voices] == ["tone/a", "tone/b"]
+        assert synth.version == "1"
+
+
+# --- with the real engine ------------------------------------------------------------
+
+
+def test_output_from_a_warm_cache_is_identical_to_the_run_that_filled_it(tmp_path: Path) -> None:
+    """The cache never changes what is published: the second run reads every clip and
+    writes byte-identical files (espeak-ng itself is not bit-identical between runs,
+    so a third run without the cache is checked for the same structure instead)."""
+    from click.testing import CliRunner
+
+    from narrator.cli import main
+
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "A test of the cache\n\nBy Sam Okoro\n\nThe first paragraph has two sentences. It ends here.\n\n"
+        "The second paragraph is a little longer, and it has a comma. Then a full stop.\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    outputs = []
+    for name, extra in (("cold", ["--cache-dir", str(tmp_path / "c")]), ("warm", ["--cache-dir", str(tmp_path / "c")])):
+        out = tmp_path / name
+        result = runner.invoke(main, ["narrate", str(article), "-o", str(out), "-q", *extra])
+        assert result.exit_code == 0, result.output
+        outputs.append(out)
+    cold, warm = outputs
+    for suffix in (".mp3", ".vtt", ".srt", ".chapters.json"):
+        assert (cold / f"a{suffix}").read_bytes() == (warm / f"a{suffix}").read_bytes(), suffix
+    result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "none"), "-q", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    uncached = (tmp_path / "none" / "a.vtt").read_text(encoding="utf-8")
+    cached = (cold / "a.vtt").read_text(encoding="utf-8")
+    text_lines = [line for line in uncached.splitlines() if "-->" not in line]
+    assert text_lines == [line for line in cached.splitlines() if "-->" not in line]
+
+
+def test_one_changed_sentence_is_the_only_one_synthesized_again(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from narrator.cli import main
+
+    cache = tmp_path / "cache"
+    article = tmp_path / "story.txt"
+    paragraphs = [f"Paragraph {i} opens here. It closes with a second sentence of its own." for i in range(4)]
+    article.write_text("A story\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out"), "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    before = {p.name for p in cache.rglob("*.wav")}
+    paragraphs[2] = paragraphs[2].replace("opens here", "begins here")
+    article.write_text("A story\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out"), "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert len({p.name for p in cache.rglob("*.wav")} - before) == 1
+    assert "unchanged" not in result.output
