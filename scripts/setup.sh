@@ -27,6 +27,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The browser tests reach chromedriver and Chromium at "localhost". Every Debian install lists it in
+# /etc/hosts, but a bare debootstrap has no /etc/hosts at all: add the standard line when it is missing.
+if [ "$profile" = test ] && ! getent hosts localhost >/dev/null 2>&1; then
+  if [ -w /etc/hosts ] || [ "$(id -u)" = 0 ]; then
+    echo "setup: localhost does not resolve; adding '127.0.0.1 localhost' to /etc/hosts" >&2
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >> /etc/hosts
+  else
+    echo "setup: localhost does not resolve; the browser tests need it in /etc/hosts" >&2
+  fi
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating the virtual environment $venv" >&2
   python3 -m venv "$venv"

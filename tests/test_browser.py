@@ -60,6 +60,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common import utils
+
+    class LoopbackService(Service):  # type: ignore[misc]
+        """chromedriver reached at 127.0.0.1: Selenium says "localhost", which a minimal system
+        without /etc/hosts (a fresh debootstrap, for one) cannot resolve."""
+
+        @property
+        def service_url(self) -> str:
+            return f"http://127.0.0.1:{self.port}"
+
+        def is_connectable(self) -> bool:
+            return bool(utils.is_connectable(self.port, host="127.0.0.1"))
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -80,7 +92,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = webdriver.Chrome(service=LoopbackService(str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(BROWSER_WAIT_S)
     driver.set_page_load_timeout(BROWSER_WAIT_S)
     yield driver
