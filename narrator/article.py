@@ -74,14 +74,7 @@ def read_article(path: Path) -> Article:
 
     Raises InputError naming the file for anything that cannot be narrated.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not an article", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror or exc})", path) from exc
+    data = _read_bytes(path)
     return parse_text(decode_text(data, path), source=str(path), fallback_title=_title_from_name(path))
 
 

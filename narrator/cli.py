@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,10 @@ def translate_errors(command: F) -> F:
             if debug:
                 raise
             _fail(f"error: {exc}", exc.exit_status)
+        except BrokenPipeError:
+            # `narrator voices | head`: the reader has gone; say nothing more (Python docs, signal notes).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(ExitStatus.BROKEN_PIPE)
         except KeyboardInterrupt:
             if debug:
                 raise

@@ -15,6 +15,7 @@ class ExitStatus(IntEnum):
     BAD_INPUT = 3
     ENGINE = 4
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 class NarratorError(Exception):

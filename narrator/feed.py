@@ -50,6 +50,8 @@ CHAPTERS_MIME = "application/json+chapters"
 # U+FFFE/U+FFFF) and the C1 controls and DEL, which no reader wants in a title.
 _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: Sources worth a link: web pages only (never javascript:, file: and the like).
+_WEB = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def clean_text(text: str) -> str:
@@ -203,7 +205,7 @@ def describe(record: EpisodeRecord, limit: int = MAX_DESCRIPTION_BYTES) -> str:
 def content_html(record: EpisodeRecord) -> str:
     """The article itself, for content:encoded: its paragraphs, then where it came from when that is a URL."""
     out = paragraphs_html(record.body)
-    if _SCHEME.match(record.source):
+    if _WEB.match(record.source):
         url = html.escape(ascii_url(record.source))
         out += f'<p>Source: <a href="{url}">{url}</a></p>'
     return out
@@ -327,7 +329,7 @@ def render_feed(
         fe.pubDate(record.published_at.astimezone(UTC))
         fe.description(describe(record))
         fe.content(content_html(record))
-        if _SCHEME.match(record.source):
+        if _WEB.match(record.source):
             fe.link(href=ascii_url(record.source))
         fe.enclosure(file_url(base, record.audio.name), str(record.audio.size_bytes), MIME_TYPES["audio"])
         fe.podcast.itunes_duration(duration_seconds(record.duration_ms))
