@@ -220,10 +220,10 @@ PART_JUNCTION_SAMPLES = 1152
 MP3_FRAME_SAMPLES = 576
 #: Encoding works on parts of about this many seconds, cut inside pauses: small enough
 #: to start early and keep memory bounded, large enough that each costs little overhead.
-PART_SECONDS = 30
+PART_SECONDS = 20
 #: The gain is fixed, for the parts encoded while synthesis goes on, once this share of
 #: the text has been assembled; the whole episode's loudness then confirms it.
-SPECULATE_AFTER = 0.25
+SPECULATE_AFTER = 0.15
 #: How far the finished episode may sit from the target before it is encoded again.
 TOLERANCE_LU = 0.3
 
