@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
+import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -367,6 +369,30 @@ def feed_guid(show: ShowSettings, library: Library) -> str:
     return guid
 
 
+def _aside(work: Callable[[], object]) -> Callable[[], bool]:
+    """Run ``work`` in a forked child, on the other core, while this process goes on; the
+    function returned waits for it and says whether it succeeded.
+
+    The feed and the page of a large library take about as long to render each
+    (1,000 episodes: 0.3 s apiece), and both are pure Python: side by side they
+    take half the time. Where fork is unavailable, ``work`` runs here and now.
+    """
+    if not sys.platform.startswith("linux"):
+        work()
+        return lambda: True
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: do the work and leave at once, running no clean-up of the parent's
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    return lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
 def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: datetime | None = None) -> Path:
     """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
 
@@ -378,20 +404,25 @@ def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: d
     from .page import PAGE_NAME, render_page
     from .show import publish_cover
 
-    cover = publish_cover(show, output_dir)
-    path = output_dir / FEED_NAME
+    cover_name = publish_cover(show, output_dir).path.name
+    path, page_path = output_dir / FEED_NAME, output_dir / PAGE_NAME
     with library.locked():
         guid = feed_guid(show, library)
         episodes = library.episodes()
+
+        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
+        def write_page() -> None:
+            write_atomic(page_path, render_page(show, episodes, cover_name=cover_name).encode("utf-8"))
+
+        finish_page = _aside(write_page)
         data = render_feed(
             show,
             episodes,
-            cover_name=cover.path.name,
+            cover_name=cover_name,
             guid=guid,
             build_date=now or datetime.now(UTC).replace(microsecond=0),
         )
-        page = render_page(show, episodes, cover_name=cover.path.name)
-        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
-        write_atomic(output_dir / PAGE_NAME, page.encode("utf-8"))
+        if not finish_page():  # the page could not be written on the side: write it here, to say why
+            write_page()
         write_atomic(path, data)
     return path
