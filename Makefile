@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup setup-test lint bench clean
+.PHONY: demo test setup setup-test bench bench-load clean
 
 demo: setup
 	$(VENV)/bin/narrator narrate seeds -o output
@@ -21,6 +21,9 @@ setup-test:
 
 bench: setup-test
 	$(PY) bench/run.py
+
+bench-load: setup-test
+	$(PY) bench/load.py
 
 clean:
 	rm -rf output .pytest_cache .mypy_cache .ruff_cache
