@@ -399,7 +399,7 @@ def voices(engine: str, language: str | None) -> None:
     from .errors import SettingsError
     from .language import choose_voice, installed_voices, matching_voices, normalize_tag
 
-    installed = installed_voices(engine)  # in a child process: espeak started here would hang later forks
+    installed = installed_voices(engine)  # by a worker process: espeak started here would hang later forks
     listed = installed.voices
     if language is not None:
         tag = normalize_tag(language)

@@ -115,42 +115,19 @@ class InstalledVoices:
         return tuple(sorted({primary(lang) for v in self.voices for lang in v.languages if lang}))
 
 
-def _list_voices(engine: str) -> InstalledVoices:
-    """Runs in a throwaway child process, whose temporary folder is removed with what the engine left in it."""
-    import shutil
-    import tempfile
-
-    from .engines import create_engine
-
-    scratch = tempfile.mkdtemp(prefix="narrator-voices-")
-    tempfile.tempdir = scratch
-    try:
-        instance = create_engine(engine)
-        return InstalledVoices(voices=instance.voices(), default=instance.default_voice())
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 @functools.lru_cache(maxsize=4)
 def installed_voices(engine: str) -> InstalledVoices:
-    """The engine's voices, listed once per process in a short-lived child process.
+    """The engine's voices, listed once per process by a synthesis worker.
 
     Not in this process: espeak keeps global state, and once it has been started
-    here, the synthesis workers forked from this process later hang on their
-    first sentence (seen with pyttsx3 2.99 over espeak-ng 1.51). A spawned child
-    starts clean and takes about a quarter of a second.
+    here, synthesis workers forked from this process later hang on their first
+    sentence (seen with pyttsx3 2.99 over espeak-ng 1.51).
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from .synth import Synthesizer, Voicing
 
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(_list_voices, engine).result(timeout=60)
-    except BrokenProcessPool as exc:
-        raise EngineUnavailable(f"the speech engine crashed while listing its voices ({exc})") from exc
-    except TimeoutError:
-        raise EngineUnavailable("the speech engine did not list its voices within 60 s") from None
+    with Synthesizer(Voicing(engine=engine, voice="", rate=175), jobs=1, cache=None) as synthesizer:
+        voices, default = synthesizer.voices()
+    return InstalledVoices(voices=voices, default=default)
 
 
 def _voice_rank(voice: Voice, tag: str, default: str) -> tuple[int, int, str] | None:
