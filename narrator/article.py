@@ -419,11 +419,6 @@ def _markdown() -> Any:
     return MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(front_matter_plugin).use(footnote_plugin)
 
 
-def read_markdown(path: Path) -> Article:
-    """Read a Markdown file (see parse_markdown)."""
-    return parse_markdown(decode_text(_read_bytes(path), path), source=str(path), fallback_title=_title_from_name(path))
-
-
 def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") -> Article:
     """Markdown -> Article, read the way a person reads the rendered page.
 
@@ -620,11 +615,6 @@ MIN_ALT_WORDS = 3
 BYLINE_WINDOW = 4
 #: A page needs one paragraph that is a sentence, or this many words, to have an article in it.
 PROSE_WORDS = 8
-
-
-def read_html(path: Path) -> Article:
-    """Read a saved web page (see parse_html)."""
-    return parse_html(_read_bytes(path), source=str(path), fallback_title=_title_from_name(path))
 
 
 def parse_html(data: bytes | str, *, source: str, fallback_title: str = "Untitled", url: str | None = None) -> Article:

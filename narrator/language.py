@@ -19,6 +19,7 @@ from .errors import EngineUnavailable
 
 if TYPE_CHECKING:
     from .engines import Voice
+    from .synth import Synthesizer
 
 #: Language, optional script, optional region: the parts of a BCP 47 tag (RFC 5646, 2.1)
 #: that choose a voice; variants and private-use subtags after them are dropped.
@@ -126,7 +127,12 @@ def installed_voices(engine: str) -> InstalledVoices:
     from .synth import Synthesizer, Voicing
 
     with Synthesizer(Voicing(engine=engine, voice="", rate=175), jobs=1, cache=None) as synthesizer:
-        voices, default = synthesizer.voices()
+        return voices_of(synthesizer)
+
+
+def voices_of(synthesizer: Synthesizer) -> InstalledVoices:
+    """The voices the engine of ``synthesizer`` has, as its workers list them."""
+    voices, default = synthesizer.voices()
     return InstalledVoices(voices=voices, default=default)
 
 

@@ -136,10 +136,9 @@ class Narrator:
         """
         if self.settings.voice:
             return self.settings.voice
-        from .language import InstalledVoices, choose_voice
+        from .language import choose_voice, voices_of
 
-        voices, default = self.synthesizer.voices()
-        return choose_voice(article.language, InstalledVoices(voices=voices, default=default))
+        return choose_voice(article.language, voices_of(self.synthesizer))
 
     def __enter__(self) -> Narrator:
         return self
