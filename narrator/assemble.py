@@ -247,20 +247,30 @@ def limit_peaks(samples: np.ndarray, ceiling: float, sample_rate: int) -> np.nda
     release = max(1, sample_rate * 50 // 1000)
     # Runs of overs closer than the attack time share one dip.
     splits = np.flatnonzero(np.diff(over) > attack) + 1
+    starts = np.concatenate(([0], splits))
+    firsts = over[starts].tolist()
+    lasts = over[np.concatenate((splits - 1, [over.size - 1]))].tolist()
+    peaks = np.maximum.reduceat(np.abs(samples[over]), starts).tolist()
+    fall, rise = _ramp(attack, falling=True), _ramp(release, falling=False)
     envelope = np.ones(samples.size, dtype=np.float32)
-    for run in np.split(over, splits):
-        first, last = int(run[0]), int(run[-1])
-        need = ceiling / float(np.abs(samples[first : last + 1]).max())
+    for first, last, peak in zip(firsts, lasts, peaks, strict=True):
+        need = ceiling / peak
         depth = 1.0 - need
         envelope[first : last + 1] = np.minimum(envelope[first : last + 1], need)
         a0 = max(0, first - attack)
-        ramp_in = 1.0 - depth * (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, first - a0, endpoint=False)))
-        envelope[a0:first] = np.minimum(envelope[a0:first], ramp_in)
+        ramp_in = 1.0 - depth * (fall if first - a0 == attack else _ramp(first - a0, falling=True))
+        np.minimum(envelope[a0:first], ramp_in, out=envelope[a0:first])
         r1 = min(samples.size, last + 1 + release)
-        ramp_out = 1.0 - depth * (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, r1 - last - 1, endpoint=False)))
-        envelope[last + 1 : r1] = np.minimum(envelope[last + 1 : r1], ramp_out)
+        ramp_out = 1.0 - depth * (rise if r1 - last - 1 == release else _ramp(r1 - last - 1, falling=False))
+        np.minimum(envelope[last + 1 : r1], ramp_out, out=envelope[last + 1 : r1])
     samples *= envelope
     return samples
+
+
+def _ramp(length: int, *, falling: bool) -> np.ndarray:
+    """Half a raised cosine over ``length`` samples: 0 to 1 (how far a dip has gone), or 1 to 0."""
+    shape = np.cos(np.linspace(0.0, np.pi, length, endpoint=False, dtype=np.float32))
+    return 0.5 - 0.5 * shape if falling else 0.5 + 0.5 * shape
 
 
 def count_frames(mp3: bytes) -> int:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from .errors import SettingsError
 
-SIZE = 3000
+#: The drawn cover's side: the least Apple accepts. Flat colour and type lose nothing at this
+#: size, and the cover is embedded in every episode: 117 KB against 318 KB at 3000 pixels,
+#: drawn in 0.02 s against 0.07 s.
+SIZE = 1400
 MIN_SIDE, MAX_SIDE = 1400, 3000
 #: Calm background colours with white text readable on each (contrast above 4.5:1).
 PALETTE = ("#1f3a5f", "#4a235a", "#0b5345", "#7b241c", "#1b2631", "#6e2c00", "#154360", "#512e5f")

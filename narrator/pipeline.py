@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import article as article_mod
 from .errors import OutputError
-from .models import Article, Episode, EpisodeFiles, Script, Timeline
+from .models import Article, Clip, Episode, EpisodeFiles, Script, Timeline
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .lexicon import Lexicon
     from .show import Cover, ShowSettings
-    from .synth import Synthesizer
+    from .synth import Synthesizer, Workers
     from .tagging import Tags
 
 
@@ -86,13 +86,24 @@ class Narrator:
     ``cover_id`` names the cover in build keys before it is published.
     """
 
-    def __init__(self, settings: Settings, *, album: str = "", cover: Cover | None = None, cover_id: str = "") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        album: str = "",
+        cover: Cover | None = None,
+        cover_id: str = "",
+        workers: Workers | None = None,
+    ) -> None:
         self.settings = settings
+        self._workers = workers
         self.album = album
         self._cover = cover
         self._cover_future: Future[Cover] | None = None
         self.cover_id = cover_id or (hashlib.sha256(cover.data).hexdigest() if cover else "")
         self._synthesizer: Synthesizer | None = None
+        self._started: tuple[Article, Iterator[Clip]] | None = None
+        self._progress = Progress()
 
     @property
     def cover(self) -> Cover | None:
@@ -157,7 +168,9 @@ class Narrator:
             s = self.settings
             cache = ClipCache(s.cache_dir, s.cache_max_bytes) if s.cache_dir else None
             voicing = Voicing(engine=s.engine, voice=s.voice, rate=s.rate_wpm)
-            self._synthesizer = Synthesizer(voicing, jobs=s.jobs, cache=cache, timeout_s=s.timeout_s)
+            self._synthesizer = Synthesizer(
+                voicing, jobs=s.jobs, cache=cache, timeout_s=s.timeout_s, workers=self._workers
+            )
         return self._synthesizer
 
     def segment(self, article: Article) -> Script:
@@ -165,27 +178,35 @@ class Narrator:
 
         return segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
 
+    def start(self, article: Article, script: Script) -> None:
+        """Start synthesizing ``article`` now, while its episode is still being set up; ``narrate`` takes it on."""
+        self._started = (article, self._clips(article, script))
+
+    def _clips(self, article: Article, script: Script) -> Iterator[Clip]:
+        synthesizer = self.synthesizer
+        synthesizer.voicing = replace(synthesizer.voicing, voice=self.voice_for(article))
+        texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
+        return synthesizer.clips(texts, on_done=lambda: self._progress.advance())
+
     def narrate(
         self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
     ) -> Episode:
         """Narrate one article (segmented already, or here) as STEM.mp3, .vtt, .srt and .chapters.json."""
-        from .captions import render_chapters_json, render_srt, render_vtt
-        from .tagging import write_tags
-
         settings = self.settings
         self.synthesizer.warm_up()  # engines initialise while the article is segmented
         script = script or self.segment(article)
-        voicing = self.synthesizer.voicing
-        self.synthesizer.voicing = replace(voicing, voice=self.voice_for(article))
-        texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
+        self._progress = progress
+        started, self._started = self._started, None
+        clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
+        progress.start(article.title, sum(len(sentence.chunks) for sentence in script.sentences()))
+        # Imported only now, while the engines work.
+        from .assemble import Pauses, StreamEncoder, assemble
+        from .captions import render_chapters_json, render_srt, render_vtt
+        from .tagging import write_tags
+
         output_dir = settings.output_dir
         final = episode_files(output_dir, stem)
-        progress.start(article.title, len(texts))
         with staging(output_dir) as work:
-            clips = self.synthesizer.clips(texts, on_done=progress.advance)
-            # Imported only now: numpy and pydub load while the engines work.
-            from .assemble import Pauses, StreamEncoder, assemble
-
             spool_path = work / "episode.raw"
             staged = episode_files(work, stem)
             with (
@@ -279,22 +300,27 @@ class Published:
 
 
 def publish(
-    articles: Sequence[Article], settings: Settings, *, as_new: bool = False, progress: Progress = Progress()
+    articles: Sequence[Article],
+    settings: Settings,
+    *,
+    as_new: bool = False,
+    progress: Progress = Progress(),
+    workers: Workers | None = None,
 ) -> Iterator[Published]:
     """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
 
     An article already in the library (same source) is narrated again under its
     old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
     The feed is rewritten after every episode, so an interrupted run leaves a
-    feed that matches the files.
+    feed that matches the files. ``workers``, started early by the caller, are
+    used and closed.
     """
-    from .feed import FEED_NAME, write_feed
     from .library import Action, article_body, article_summary, open_library
     from .show import ShowSettings, save_show, show_path
 
     out = settings.output_dir
     show = settings.show or ShowSettings()
-    with Narrator(settings, album=show.title, cover_id=cover_identity(show)) as narrator:
+    with Narrator(settings, album=show.title, cover_id=cover_identity(show), workers=workers) as narrator:
         keys = [narrator.build_key(article) for article in articles]
         todo = pending(out, articles, keys, as_new=as_new)
         if todo:
@@ -304,6 +330,10 @@ def publish(
         # language that no installed voice speaks (the engines list their voices).
         for article in todo:
             narrator.voice_for(article)
+        if todo:  # the first article's sentences go to the engines now, before the folder is set up
+            narrator.start(todo[0], scripts[id(todo[0])])
+        from .feed import FEED_NAME, write_feed
+
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .lexicon import Lexicon
     from .show import ShowSettings
 
+DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE_WPM = 175
 DEFAULT_BITRATE_KBPS = 64
 BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160)
@@ -24,7 +25,7 @@ class Settings:
     """Everything a narration run needs to know, checked."""
 
     output_dir: Path = Path("output")
-    engine: str = "pyttsx3"
+    engine: str = DEFAULT_ENGINE
     voice: str = ""
     """Engine voice id; empty for the engine's default."""
     rate_wpm: int = DEFAULT_RATE_WPM
@@ -53,7 +54,7 @@ def resolve(
     jobs: int | None = None,
     cache_dir: Path | None = None,
     no_cache: bool = False,
-    engine: str = "pyttsx3",
+    engine: str = DEFAULT_ENGINE,
     show: dict[str, Any] | None = None,
     language: str | None = None,
     lexicon: Path | None = None,

@@ -464,7 +464,7 @@ def publish_cover(show: ShowSettings, output_dir: Path) -> Cover:
     """Put the show's cover into the output folder and return it.
 
     The user's image is checked and copied as cover.jpg or cover.png; without
-    one, a 3000x3000 JPEG is drawn from the title, and drawn again when the
+    one, a 1400x1400 JPEG is drawn from the title, and drawn again when the
     title changes. An unchanged cover is not rewritten.
     """
     stamp_path = output_dir / COVER_STAMP

@@ -55,14 +55,19 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     >>> len(trim_silence(pcm, 22050)) // 2   # the sound plus 8 ms on each side
     362
     """
+    body = pcm[: len(pcm) // 2 * 2]
+    # Digital silence is skipped at C speed (espeak ends every clip with 0.3 s of zeros), the
+    # rest sample by sample.
+    lead = (len(body) - len(body.lstrip(b"\0"))) // 2
+    trail = (len(body) - len(body.rstrip(b"\0"))) // 2
     samples = array.array("h")
-    samples.frombytes(pcm[: len(pcm) // 2 * 2])
+    samples.frombytes(body)
     if sys.byteorder == "big":
         samples.byteswap()
-    first = next((i for i, v in enumerate(samples) if abs(v) > SILENCE_THRESHOLD), None)
+    first = next((i for i in range(lead, len(samples)) if abs(samples[i]) > SILENCE_THRESHOLD), None)
     if first is None:
         return b""
-    last = next(i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > SILENCE_THRESHOLD)
+    last = next(i for i in range(len(samples) - 1 - trail, first - 1, -1) if abs(samples[i]) > SILENCE_THRESHOLD)
     margin = sample_rate * TRIM_MARGIN_MS // 1000
     start = max(0, first - margin)
     end = min(len(samples), last + 1 + margin)
@@ -74,11 +79,15 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
 _worker_engine: Engine | None = None
 
 
-def _init_worker(engine_name: str) -> None:
+def _init_worker(engine_name: str, scratch: str) -> None:
+    import gc
     import signal
+    import tempfile
 
     global _worker_engine
+    gc.enable()  # the parent may have paused collections while starting up; what it made is frozen
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    tempfile.tempdir = scratch  # the engine's files go where the parent cleans up, even if this worker is killed
     _worker_engine = create_engine(engine_name)
 
 
@@ -114,20 +123,95 @@ def _noop() -> None:
     return None
 
 
+class Workers:
+    """Worker processes, one engine each, started before the work is known.
+
+    They are forked at once and initialise their engines (about 0.1 s) while
+    this process reads and segments the articles; the first one ready lists the
+    engine's voices. Their temporary files live in a folder this process owns
+    and removes, even when a worker had to be killed.
+    """
+
+    def __init__(self, engine: str, jobs: int) -> None:
+        import multiprocessing
+        import shutil
+        import tempfile
+        import weakref
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.engine = engine
+        self.jobs = max(1, jobs)
+        self.used = False
+        """True once text was given to them: closing then waits for them to finish."""
+        self.scratch = tempfile.mkdtemp(prefix="narrator-engines-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
+        # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(engine, self.scratch),
+        )
+        self._described = self.pool.submit(_describe)
+        for _ in range(self.jobs - 1):  # with spawn, workers start one per submitted task
+            self.pool.submit(_noop)
+
+    def describe(self, timeout_s: float) -> tuple[tuple[Voice, ...], str, str]:
+        """The engine's voices, its default voice's id and its version, as the first worker ready lists them."""
+        return _result(self._described, "", timeout_s)
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        if self.pool is None:
+            raise SynthesisError("the speech engines were stopped")
+        self.used = True
+        return self.pool.submit(fn, *args)
+
+    def close(self) -> None:
+        """Let the workers finish and exit; workers never given text are stopped at once."""
+        if self.pool is not None and not self.used:
+            self.kill()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        self._cleanup()
+
+    def kill(self) -> None:
+        """Stop the workers at once: a stuck engine never returns from its call."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(OSError, AttributeError):
+                    process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._cleanup()
+
+
 class Synthesizer:
     """Worker processes with warm engines, shared by every article of a run.
 
     ``warm_up()`` starts them before the text is known, so the engines initialise
-    while the caller segments the article. ``clips()`` asks the cache first and
-    sends only what it lacks to the workers.
+    while the caller segments the article (or pass ``workers`` started earlier
+    still). ``clips()`` asks the cache first and sends only what it lacks to the
+    workers.
     """
 
-    def __init__(self, voicing: Voicing, *, jobs: int, cache: ClipCache | None, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        voicing: Voicing,
+        *,
+        jobs: int,
+        cache: ClipCache | None,
+        timeout_s: float = 60.0,
+        workers: Workers | None = None,
+    ) -> None:
+        if workers is not None and workers.engine != voicing.engine:
+            raise ValueError(f"workers run {workers.engine!r}, not {voicing.engine!r}")
         self.voicing = voicing
-        self.jobs = max(1, jobs)
+        self.jobs = workers.jobs if workers is not None else max(1, jobs)
         self.cache = cache
         self.timeout_s = timeout_s
-        self._pool: ProcessPoolExecutor | None = None
+        self._workers = workers
         self._version: str | None = None
         self._voices: tuple[tuple[Voice, ...], str] | None = None
 
@@ -143,22 +227,11 @@ class Synthesizer:
             self._version = engine_version(self.voicing.engine)
         return self._version
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> Workers:
         """Start the worker processes now (each initialises its engine in the background)."""
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
-            method = "fork" if sys.platform.startswith("linux") else "spawn"
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs,
-                mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker,
-                initargs=(self.voicing.engine,),
-            )
-            for _ in range(self.jobs):  # with spawn, workers start one per submitted task
-                self._pool.submit(_noop)
+        if self._workers is None or self._workers.pool is None:
+            self._workers = Workers(self.voicing.engine, self.jobs)
+        return self._workers
 
     def voices(self) -> tuple[tuple[Voice, ...], str]:
         """The engine's voices and its default voice's id, as a worker's engine lists them.
@@ -167,10 +240,8 @@ class Synthesizer:
         inherited half-alive by workers forked later, which then hang.
         """
         if self._voices is None:
-            self.warm_up()
-            assert self._pool is not None
             try:
-                voices, default, self._version = _result(self._pool.submit(_describe), "", self.timeout_s)
+                voices, default, self._version = self.warm_up().describe(self.timeout_s)
             except SynthesisError:
                 _ = engine_version(self.voicing.engine)  # an engine that cannot load says so, with the fix
                 raise
@@ -178,19 +249,15 @@ class Synthesizer:
         return self._voices
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def kill(self) -> None:
         """Stop the workers at once: a stuck engine never returns from its call."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            with contextlib.suppress(OSError, AttributeError):
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.kill()
+            self._workers = None
 
     def key(self, text: str) -> str:
         v = self.voicing
@@ -208,52 +275,31 @@ class Synthesizer:
         stops the run with SynthesisError.
         """
         keys = [self.key(text) for text in texts]
-        unique = dict(zip(keys, texts, strict=True))
-        cached = {key for key in unique if self.cache is not None and self.cache.has(key)}
-        missing = [key for key in unique if key not in cached]
-        if missing:
-            self.warm_up()
-        return self._deliver(keys, texts, cached, missing, on_done)
+        texts_by_key = dict(zip(keys, texts, strict=True))
+        cached = {key for key in texts_by_key if self.cache is not None and self.cache.has(key)}
+        missing = [key for key in texts_by_key if key not in cached]
+        batch = _Batch(self, texts_by_key, missing)
+        batch.top_up()  # now, not at the first next(): the workers start while the caller gets ready
+        return self._deliver(keys, texts, cached, batch, on_done)
 
     def _deliver(
         self,
         keys: list[str],
         texts: Sequence[str],
         cached: set[str],
-        missing: list[str],
+        batch: _Batch,
         on_done: Callable[[], None] | None,
     ) -> Iterator[Clip]:
-        texts_by_key = dict(zip(keys, texts, strict=True))
-        root = str(self.cache.root) if self.cache is not None else None
-        window = max(8, 4 * self.jobs)
-        in_flight: dict[str, Future[Clip]] = {}
-        queue = iter(missing)  # first-use order, the order they are needed in
-
-        def submit(key: str) -> None:
-            assert self._pool is not None
-            in_flight[key] = self._pool.submit(_synthesize_one, texts_by_key[key], self.voicing, root, key)
-
-        def top_up() -> None:
-            while len(in_flight) < window:
-                key = next(queue, None)
-                if key is None:
-                    return
-                submit(key)
-
         uses = Counter(keys)  # a repeated sentence is synthesized once and kept until its last use
         held: dict[str, Clip] = {}
         try:
-            top_up()
             for key, text in zip(keys, texts, strict=True):
                 clip = held.get(key)
                 if clip is None and key in cached and self.cache is not None:
                     clip = self.cache.get(key)  # None if another run evicted it meanwhile
                 if clip is None:
-                    if key not in in_flight:
-                        self.warm_up()
-                        submit(key)
-                    clip = _result(in_flight.pop(key), text, self.timeout_s + len(text) / 20)
-                top_up()
+                    clip = _result(batch.take(key), text, self.timeout_s + len(text) / 20)
+                batch.top_up()
                 if on_done is not None:
                     on_done()
                 uses[key] -= 1
@@ -266,8 +312,39 @@ class Synthesizer:
             self.kill()
             raise
         finally:
-            if missing and self.cache is not None:
+            if batch.synthesizes and self.cache is not None:
                 self.cache.trim()
+
+
+class _Batch:
+    """The texts of one ``clips()`` call that the cache lacks: a window of them is with the workers."""
+
+    def __init__(self, synthesizer: Synthesizer, texts_by_key: dict[str, str], missing: list[str]) -> None:
+        self.synthesizer = synthesizer
+        self.voicing = synthesizer.voicing
+        self.root = str(synthesizer.cache.root) if synthesizer.cache is not None else None
+        self.texts_by_key = texts_by_key
+        self.queue = iter(missing)  # first-use order, the order they are needed in
+        self.synthesizes = bool(missing)
+        self.window = max(8, 4 * synthesizer.jobs)
+        self.in_flight: dict[str, Future[Clip]] = {}
+
+    def submit(self, key: str) -> None:
+        workers = self.synthesizer.warm_up()
+        self.in_flight[key] = workers.submit(_synthesize_one, self.texts_by_key[key], self.voicing, self.root, key)
+
+    def top_up(self) -> None:
+        while len(self.in_flight) < self.window:
+            key = next(self.queue, None)
+            if key is None:
+                return
+            self.submit(key)
+
+    def take(self, key: str) -> Future[Clip]:
+        """The clip's future, submitted now if it is not with the workers (a cached clip evicted meanwhile)."""
+        if key not in self.in_flight:
+            self.submit(key)
+        return self.in_flight.pop(key)
 
 
 def _result(future: Future[T], text: str, timeout_s: float) -> T:

@@ -50,3 +50,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$extra"
   touch "$stamp"
 fi
+# pip compiles an installed package's modules to bytecode, but not an editable install's: without
+# this, where PYTHONDONTWRITEBYTECODE is set, every run compiles narrator again (0.12 s of CPU).
+"$venv/bin/python" -m compileall -q narrator

@@ -193,10 +193,29 @@ def test_no_cache_writes_no_cache(runner: CliRunner, short_article: Path, tmp_pa
     assert not cache.exists() or not list(cache.rglob("*.wav"))
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "narrator", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "narrator", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
+
+
+@pytest.mark.parametrize("article", ["short", "missing"])
+def test_a_run_leaves_no_temporary_files_behind(short_article: Path, tmp_path: Path, article: str) -> None:
+    # The engines start before the input is read: whether it is narrated or not, they and their files go.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    source = short_article if article == "short" else tmp_path / "missing.txt"
+    done = run_cli(
+        "narrate", "-q", str(source), "-o", str(tmp_path / "out"), cwd=tmp_path, env={"TMPDIR": str(scratch)}
+    )
+    assert (done.returncode == 0) == (article == "short"), done.stderr
+    assert list(scratch.iterdir()) == []
 
 
 def test_no_engine_chatter_on_stdout(short_article: Path, tmp_path: Path) -> None:

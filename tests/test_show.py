@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from narrator.cover import check_cover
 from narrator.errors import SettingsError
 from narrator.show import (
     APPLE_CATEGORIES,
@@ -263,7 +264,8 @@ def test_without_a_cover_one_is_drawn_and_follows_the_title(tmp_path: Path) -> N
     first = publish_cover(ShowSettings(title="Morning Reads"), tmp_path)
     assert first.path == tmp_path / "cover.jpg"
     with Image.open(first.path) as image:
-        assert (image.format, image.size) == ("JPEG", (3000, 3000))
+        assert (image.format, image.size) == ("JPEG", (1400, 1400))
+    assert check_cover(first.path) == "image/jpeg", "the drawn cover meets Apple's rules"
     mtime = first.path.stat().st_mtime_ns
     assert publish_cover(ShowSettings(title="Morning Reads"), tmp_path).data == first.data
     assert first.path.stat().st_mtime_ns == mtime  # unchanged: not rewritten

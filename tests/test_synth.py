@@ -12,6 +12,7 @@ import array
 import math
 import multiprocessing
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from narrator.cache import ClipCache, clip_key
 from narrator.engines import Audio, Voice, register
 from narrator.errors import SynthesisError
-from narrator.synth import Synthesizer, Voicing, trim_silence
+from narrator.synth import Synthesizer, Voicing, Workers, trim_silence
 
 RATE = 22_050
 
@@ -72,9 +73,25 @@ class StuckEngine(ToneEngine):
         return super().synthesize(text, voice, rate)
 
 
+class ScratchEngine(ToneEngine):
+    """Leaves a temporary file behind on every call, and hangs on "stuck", as an engine might."""
+
+    name = "scratch"
+
+    def synthesize(self, text: str, voice: str, rate: int) -> Audio:
+        import tempfile
+
+        handle, _ = tempfile.mkstemp(prefix="scratch-", suffix=".wav")
+        os.close(handle)
+        if "stuck" in text:
+            time.sleep(3600)
+        return super().synthesize(text, voice, rate)
+
+
 register("tones", lambda: ToneEngine)
 register("silent", lambda: SilentEngine)
 register("stuck", lambda: StuckEngine)
+register("scratch", lambda: ScratchEngine)
 
 TEXTS = [f"Sentence number {i} has some words." for i in range(12)] + ["Short.", "Sentence number 3 has some words."]
 
@@ -230,6 +247,67 @@ def test_voices_are_listed_by_a_worker() -> None:
         assert default == "tone/a"
         assert [v.id for v in voices] == ["tone/a", "tone/b"]
         assert synth.version == "1"
+
+
+def wait_for(condition, timeout_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_synthesis_starts_when_clips_is_called_not_at_the_first_clip(log: Path) -> None:
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=2, cache=None) as synth:
+        clips = synth.clips(TEXTS)
+        assert wait_for(lambda: len(calls(log)) >= 2), "the engines got nothing before the first clip was asked for"
+        assert len(list(clips)) == len(TEXTS)
+
+
+def test_workers_started_early_are_the_ones_that_synthesize(log: Path) -> None:
+    workers = Workers("tones", 2)
+    pids = {process.pid for process in workers.pool._processes.values()}  # type: ignore[union-attr]
+    with Synthesizer(Voicing("tones", "tone/a", 175), jobs=1, cache=None, workers=workers) as synth:
+        assert synth.jobs == 2
+        assert synth.voices()[1] == "tone/a"
+        assert len(list(synth.clips(TEXTS))) == len(TEXTS)
+    assert {int(pid) for pid, *_ in calls(log)} <= pids
+    assert not Path(workers.scratch).exists()
+
+
+def test_workers_for_another_engine_are_refused() -> None:
+    workers = Workers("tones", 1)
+    try:
+        with pytest.raises(ValueError, match="tones"):
+            Synthesizer(Voicing("silent", "tone/a", 175), jobs=1, cache=None, workers=workers)
+    finally:
+        workers.close()
+
+
+def test_workers_never_given_text_are_stopped_not_waited_for() -> None:
+    def gone(pid: int) -> bool:  # exited, reaped or not (whichever thread reaps it)
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] in "ZX"
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+
+    workers = Workers("tones", 2)
+    pids = list(workers.pool._processes)  # type: ignore[union-attr]
+    workers.close()
+    assert all(wait_for(lambda pid=pid: gone(pid)) for pid in pids)
+    assert not Path(workers.scratch).exists()
+
+
+def test_a_killed_worker_leaves_no_temporary_files(log: Path) -> None:
+    synth = Synthesizer(Voicing("scratch", "tone/a", 175), jobs=2, cache=None, timeout_s=2)
+    workers = synth.warm_up()
+    scratch = Path(workers.scratch)
+    with pytest.raises(SynthesisError, match="did not finish within"):
+        list(synth.clips(["Fine.", "This one is stuck.", "Never reached."]))
+    assert not scratch.exists(), "the killed worker's files went with the workers' folder"
+    assert not list(Path(tempfile.gettempdir()).glob("scratch-*")), "no engine file was made anywhere else"
+    synth.close()
 
 
 # --- with the real engine ------------------------------------------------------------

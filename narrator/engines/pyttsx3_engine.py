@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
 import time
 import wave
+import weakref
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -72,6 +74,11 @@ class Pyttsx3Engine:
             raise EngineUnavailable(f"the speech engine cannot start ({exc}): {_install_hint()}") from exc
         self.version = self.probe_version()
         self._voice = ""
+        # One folder for the engine's life, one file overwritten by every call: a folder made and
+        # removed per sentence cost more than the file itself. Removed when the engine goes.
+        self._folder = Path(tempfile.mkdtemp(prefix="narrator-tts-"))
+        self._target = self._folder / "clip.wav"
+        weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         # runAndWait() can return before espeak-ng has finished: its driver loop ends after one
         # 10 ms sleep while synthesis goes on in espeak's own thread. The driver announces the
         # end, after writing the file, with "finished-utterance": wait for that.
@@ -140,22 +147,21 @@ class Pyttsx3Engine:
         raise SynthesisError(f"the engine did not accept the rate {rate} words per minute")
 
     def _say(self, text: str) -> Audio | None:
-        # A folder per call, removed at once: nothing is left behind in /tmp, whichever way the call ends.
-        with tempfile.TemporaryDirectory(prefix="narrator-tts-") as folder:
-            target = Path(folder) / "clip.wav"
-            self._finished.clear()
-            with _quiet_stdout():
-                self._engine.save_to_file(text, str(target))
-                self._engine.runAndWait()
-                # The caller's time-out stops a worker that never finishes; this bound is a backstop.
-                self._finished.wait(timeout=UTTERANCE_LIMIT_S)
-            try:
-                with wave.open(str(target), "rb") as wav:
-                    if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-                        raise SynthesisError(
-                            f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit "
-                            "audio; narrator needs 16-bit mono"
-                        )
-                    return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
-            except (FileNotFoundError, EOFError, wave.Error):
-                return None
+        target = self._target
+        target.unlink(missing_ok=True)  # so a call that writes nothing is not mistaken for the last one
+        self._finished.clear()
+        with _quiet_stdout():
+            self._engine.save_to_file(text, str(target))
+            self._engine.runAndWait()
+            # The caller's time-out stops a worker that never finishes; this bound is a backstop.
+            self._finished.wait(timeout=UTTERANCE_LIMIT_S)
+        try:
+            with wave.open(str(target), "rb") as wav:
+                if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+                    raise SynthesisError(
+                        f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit "
+                        "audio; narrator needs 16-bit mono"
+                    )
+                return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
+        except (FileNotFoundError, EOFError, wave.Error):
+            return None
