@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -63,6 +65,14 @@ def main(debug: bool) -> None:
     Example:
       narrator narrate seeds/*.txt -o output
     """
+
+
+def run() -> None:
+    """The ``narrator`` command: the console script and ``python -m narrator``."""
+    # When a command is over the interpreter still collects garbage over every object left
+    # (0.08 s with numpy, feedgen and the rest loaded). Frozen, they are skipped.
+    atexit.register(gc.freeze)
+    main()
 
 
 def expand_inputs(sources: tuple[str, ...]) -> list[str]:
@@ -249,8 +259,6 @@ def narrate(
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
     """
-    import gc
-
     from .settings import DEFAULT_ENGINE
     from .synth import Workers, default_jobs
 

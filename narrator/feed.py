@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
 from .models import Chapter, EpisodeRecord
 from .show import MAX_DESCRIPTION_BYTES, ShowSettings, is_public_url, write_atomic
 
@@ -226,8 +229,6 @@ class _ShowExtension:
         return {"podcast": PODCAST_NS, "psc": PSC_NS}
 
     def extend_rss(self, rss: Any) -> Any:
-        from lxml import etree
-
         channel = rss[0]
         if self.explicit is not None:
             # Apple's feed requirements: itunes:explicit is "true" or "false".
@@ -258,8 +259,6 @@ class _EpisodeExtension:
         return {"podcast": PODCAST_NS, "psc": PSC_NS}
 
     def extend_rss(self, item: Any) -> Any:
-        from lxml import etree
-
         for url, mime, language in self.transcripts:
             # podcast:transcript: rel="captions" marks timed captions (podcast-namespace docs/1.0.md#transcript).
             attrs = {"url": url, "type": mime, "rel": "captions"}
@@ -294,8 +293,6 @@ def render_feed(
     podcast:guid. Only ``build_date`` (lastBuildDate) varies between two renders
     of the same library.
     """
-    from feedgen.feed import FeedGenerator
-
     base = show.base_url
     fg = FeedGenerator()
     fg.load_extension("podcast")

@@ -325,6 +325,8 @@ def publish(
         todo = pending(out, articles, keys, as_new=as_new)
         if todo:
             narrator.synthesizer.warm_up()  # engines start while the articles are segmented
+        elif workers is not None:
+            workers.close()  # nothing to narrate: engines started early stop now, not at the end
         scripts = {id(article): narrator.segment(article) for article in todo}
         # Everything that can fail on the input fails before the folder is touched: here, a
         # language that no installed voice speaks (the engines list their voices).

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .cache import ClipCache, clip_key
 from .engines import Engine, Voice, create_engine, engine_version
@@ -136,13 +136,15 @@ class Workers:
         import multiprocessing
         import shutil
         import tempfile
+        import threading
         import weakref
         from concurrent.futures import ProcessPoolExecutor
 
         self.engine = engine
         self.jobs = max(1, jobs)
-        self.used = False
-        """True once text was given to them: closing then waits for them to finish."""
+        self._busy = 0
+        """Tasks given and not yet finished: closing waits only for these."""
+        self._lock = threading.Lock()
         self.scratch = tempfile.mkdtemp(prefix="narrator-engines-")
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
         # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
@@ -164,12 +166,21 @@ class Workers:
     def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
         if self.pool is None:
             raise SynthesisError("the speech engines were stopped")
-        self.used = True
-        return self.pool.submit(fn, *args)
+        with self._lock:
+            self._busy += 1
+        future = self.pool.submit(fn, *args)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future[Any]) -> None:
+        with self._lock:
+            self._busy -= 1
 
     def close(self) -> None:
-        """Let the workers finish and exit; workers never given text are stopped at once."""
-        if self.pool is not None and not self.used:
+        """Let the workers finish what they were given and go; idle ones are stopped at once."""
+        with self._lock:
+            idle = self._busy == 0
+        if idle:  # every result is in (and every cache file written): nothing to wait for
             self.kill()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)

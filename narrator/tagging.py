@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, USLT, CTOCFlags, Encoding
+from mutagen.id3._tags import save_frame
+
 from .errors import OutputError
 from .models import Chapter
 
@@ -46,8 +49,6 @@ def _time_ordered_id3() -> Any:
     mutagen orders frames by size when saving, which scrambles chapters; players
     built on ffmpeg (VLC, mpv, ffprobe) list chapters in file order.
     """
-    from mutagen.id3 import ID3
-    from mutagen.id3._tags import save_frame
 
     class TimeOrderedID3(ID3):  # type: ignore[misc]
         def _write(self, config: Any) -> bytearray:
@@ -71,7 +72,6 @@ def _time_ordered_id3() -> Any:
 
 def write_tags(mp3: Path, tags: Tags) -> None:
     """Write ``tags`` as an ID3v2.3 tag at the start of ``mp3`` (replacing any)."""
-    from mutagen.id3 import APIC, CHAP, COMM, CTOC, TALB, TDRC, TIT2, TLAN, TPE1, USLT, CTOCFlags, Encoding
 
     if len(tags.chapters) > 255:  # a CTOC's entry count is one byte
         raise OutputError(f"{len(tags.chapters)} chapters do not fit one table of contents (255 at most)", mp3)
@@ -116,7 +116,6 @@ def write_tags(mp3: Path, tags: Tags) -> None:
 
 def read_chapters(mp3: Path) -> tuple[Chapter, ...]:
     """Chapters as stored in the file, in file order (used to check what was written)."""
-    from mutagen.id3 import ID3
 
     id3 = ID3(str(mp3))
     return tuple(
