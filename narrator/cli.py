@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import os
@@ -73,6 +74,37 @@ def run() -> None:
     # (0.08 s with numpy, feedgen and the rest loaded). Frozen, they are skipped.
     atexit.register(gc.freeze)
     main()
+
+
+def work_likely(sources: tuple[str, ...], output_dir: Path) -> bool:
+    """Whether a run will probably narrate anything; it decides only whether the engines start early.
+
+    Articles that have not changed since the podcast's library was last written
+    are most often a re-run with nothing to do, where engines started early would
+    only be stopped again. Anything else (a new folder, an edited file, standard
+    input, a web page) starts them at once.
+    """
+    from .library import library_path
+
+    library = library_path(output_dir)
+    stamps = []
+    for path in (library, library.with_name(library.name + "-wal")):  # SQLite writes to the log first
+        with contextlib.suppress(OSError):
+            stamps.append(path.stat().st_mtime)
+    if not stamps:  # no library yet: everything is to be narrated
+        return True
+    written = max(stamps)
+    for source in sources:
+        path = Path(source)
+        try:
+            if path.is_dir():
+                if any(entry.stat().st_mtime >= written for entry in os.scandir(path) if entry.is_file()):
+                    return True
+            elif "://" in source or source == "-" or path.stat().st_mtime >= written:
+                return True
+        except OSError:
+            return True  # reading it will say what is wrong
+    return False
 
 
 def expand_inputs(sources: tuple[str, ...]) -> list[str]:
@@ -270,7 +302,7 @@ def narrate(
     collecting = gc.isenabled()
     gc.disable()
     gc.freeze()
-    workers = Workers(DEFAULT_ENGINE, jobs or default_jobs())
+    workers = Workers(DEFAULT_ENGINE, jobs or default_jobs()) if work_likely(articles, output_dir) else None
     try:
         from .pipeline import Progress, publish, read
         from .settings import resolve
@@ -309,7 +341,8 @@ def narrate(
             else:
                 click.echo(f"{line}  {result.captions} captions  {result.loudness_lufs:.1f} LUFS")
     finally:
-        workers.close()
+        if workers is not None:
+            workers.close()
         gc.unfreeze()
         if collecting:
             gc.enable()

@@ -33,12 +33,11 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .models import Chapter, EpisodeRecord
-from .show import MAX_DESCRIPTION_BYTES, ShowSettings, is_public_url, write_atomic
+from .show import FEED_NAME, MAX_DESCRIPTION_BYTES, ShowSettings, is_public_url, write_atomic
 
 if TYPE_CHECKING:
     from .library import Library
 
-FEED_NAME = "feed.xml"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 PSC_NS = "http://podlove.org/simple-chapters"

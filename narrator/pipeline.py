@@ -316,7 +316,7 @@ def publish(
     used and closed.
     """
     from .library import Action, article_body, article_summary, open_library
-    from .show import ShowSettings, save_show, show_path
+    from .show import FEED_NAME, ShowSettings, save_show, show_path
 
     out = settings.output_dir
     show = settings.show or ShowSettings()
@@ -334,7 +334,7 @@ def publish(
             narrator.voice_for(article)
         if todo:  # the first article's sentences go to the engines now, before the folder is set up
             narrator.start(todo[0], scripts[id(todo[0])])
-        from .feed import FEED_NAME, write_feed
+            from . import feed  # noqa: F401 (feedgen loads while the engines work)
 
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -374,6 +374,8 @@ def publish(
                     body=article_body(article),
                     description=article_summary(article),
                 )
+                from .feed import write_feed
+
                 write_feed(out, show, library)
                 changed = True
                 t = episode.timeline
@@ -381,6 +383,8 @@ def publish(
                     episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
                 )
             if not changed and not (out / FEED_NAME).exists():
+                from .feed import write_feed
+
                 write_feed(out, show, library)
 
 

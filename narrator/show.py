@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from .errors import SettingsError
 
 SHOW_FILE = "podcast.toml"
+FEED_NAME = "feed.xml"
 DEFAULT_BASE_URL = "http://localhost:8000/"
 #: Apple's limit for channel and episode descriptions, in bytes of UTF-8.
 MAX_DESCRIPTION_BYTES = 4000

@@ -357,3 +357,42 @@ def test_bad_settings_are_one_line(
     assert len(result.stderr.splitlines()) == 1
     assert option in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+# --- when the engines start ------------------------------------------------------------
+
+
+def test_work_is_likely_without_a_library_or_with_anything_newer_than_it(tmp_path: Path) -> None:
+    from narrator.cli import work_likely
+    from narrator.library import library_path
+
+    out = tmp_path / "out"
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    old, other = folder / "old.txt", folder / "other.md"
+    old.write_text("An old story\n\nIt has one sentence.\n", encoding="utf-8")
+    other.write_text("# Another\n\nIt has one too.\n", encoding="utf-8")
+    assert work_likely((str(old),), out), "a podcast without a library has everything to narrate"
+    library = library_path(out)
+    library.parent.mkdir(parents=True)
+    library.write_bytes(b"")
+    for path in (old, other):
+        os.utime(path, (library.stat().st_mtime - 60,) * 2)
+    assert not work_likely((str(old),), out), "an article older than the library is most likely unchanged"
+    assert not work_likely((str(folder),), out)
+    for source in ("-", "https://example.org/story", str(tmp_path / "missing.txt")):
+        assert work_likely((str(old), source), out), source
+    os.utime(other, (library.stat().st_mtime + 1,) * 2)
+    assert work_likely((str(folder),), out), "a folder with an edited article"
+    assert work_likely((str(other),), out)
+
+
+def test_a_rerun_with_new_settings_narrates_though_the_engines_start_late(short_article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run_cli("narrate", str(short_article), "-o", str(out), "--no-cache", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_cli("narrate", str(short_article), "-o", str(out), "--no-cache", "--rate", "200", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "unchanged" not in again.stdout and "captions" in again.stdout
+    same = run_cli("narrate", str(short_article), "-o", str(out), "--no-cache", "--rate", "200", cwd=tmp_path)
+    assert "unchanged" in same.stdout
