@@ -83,9 +83,8 @@ def format_timestamp(ms: int) -> str:
     >>> format_timestamp(0), format_timestamp(61_999), format_timestamp(3_723_000)
     ('00:00:00', '00:01:01', '01:02:03')
     """
-    hours, rest = divmod(ms // 1000, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    seconds = ms // 1000
+    return "%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)  # noqa: UP031 (twice as fast)
 
 
 def format_npt(ms: int) -> str:
@@ -245,6 +244,9 @@ class _ShowExtension:
         return feed
 
 
+_PSC_CHAPTERS, _PSC_CHAPTER = f"{{{PSC_NS}}}chapters", f"{{{PSC_NS}}}chapter"
+
+
 class _EpisodeExtension:
     """feedgen item extension: transcripts and chapters (Podcasting 2.0, Podlove Simple Chapters)."""
 
@@ -268,10 +270,9 @@ class _EpisodeExtension:
             etree.SubElement(item, f"{{{PODCAST_NS}}}chapters", {"url": self.chapters_url, "type": CHAPTERS_MIME})
         if self.chapters:
             # Podlove Simple Chapters 1.2: start in Normal Play Time, title required.
-            psc = etree.SubElement(item, f"{{{PSC_NS}}}chapters", {"version": "1.2"})
+            psc = etree.SubElement(item, _PSC_CHAPTERS, version="1.2")
             for chapter in self.chapters:
-                attrs = {"start": format_npt(chapter.start_ms), "title": one_line(chapter.title)}
-                etree.SubElement(psc, f"{{{PSC_NS}}}chapter", attrs)
+                etree.SubElement(psc, _PSC_CHAPTER, start=format_npt(chapter.start_ms), title=one_line(chapter.title))
         return item
 
     def extend_atom(self, entry: Any) -> Any:

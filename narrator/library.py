@@ -344,7 +344,7 @@ class Library:
     def episodes(self) -> tuple[EpisodeRecord, ...]:
         """Every episode, newest first (the feed's order)."""
         rows = self._query("SELECT * FROM episodes ORDER BY published_at DESC, id DESC")
-        return self._records(rows)
+        return self._records(rows, every=True)
 
     def get(self, episode_id: int) -> EpisodeRecord | None:
         return self._one("SELECT * FROM episodes WHERE id = ?", (episode_id,))
@@ -578,17 +578,24 @@ class Library:
         records = self._records(self._query(sql, params))
         return records[0] if records else None
 
-    def _records(self, rows: list[sqlite3.Row]) -> tuple[EpisodeRecord, ...]:
+    def _records(self, rows: list[sqlite3.Row], *, every: bool = False) -> tuple[EpisodeRecord, ...]:
+        """Records for episode ``rows``, with their files and chapters (``every``: the rows are all episodes)."""
         if not rows:
             return ()
         ids = [int(r["id"]) for r in rows]
-        marks = ",".join("?" * len(ids))
+        where, params = ("", ()) if every else (f"WHERE episode_id IN ({','.join('?' * len(ids))})", tuple(ids))
         files: dict[int, dict[str, StoredFile]] = {i: {} for i in ids}
-        for f in self._query(f"SELECT * FROM files WHERE episode_id IN ({marks})", tuple(ids)):
-            files[int(f["episode_id"])][str(f["kind"])] = StoredFile(str(f["name"]), int(f["size_bytes"]))
+        # (An episode added by another run between these queries is not among ``ids``: skipped.)
+        for episode, kind, name, size in self._query(
+            f"SELECT episode_id, kind, name, size_bytes FROM files {where}", params
+        ):
+            if episode in files:
+                files[episode][kind] = StoredFile(name, size)
         chapters: dict[int, list[Chapter]] = {i: [] for i in ids}
-        for c in self._query(f"SELECT * FROM chapters WHERE episode_id IN ({marks}) ORDER BY position", tuple(ids)):
-            chapters[int(c["episode_id"])].append(Chapter(int(c["start_ms"]), int(c["end_ms"]), str(c["title"])))
+        sql = f"SELECT episode_id, start_ms, end_ms, title FROM chapters {where} ORDER BY episode_id, position"
+        for episode, start, end, title in self._query(sql, params):
+            if episode in chapters:
+                chapters[episode].append(Chapter(start, end, title))
         return tuple(_record(row, files[int(row["id"])], tuple(chapters[int(row["id"])])) for row in rows)
 
 
