@@ -17,16 +17,20 @@ page, index.html (``page.render_page``), the same way beside it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import html
+import marshal
 import os
 import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
@@ -37,6 +41,8 @@ from .show import FEED_NAME, MAX_DESCRIPTION_BYTES, ShowSettings, is_public_url,
 
 if TYPE_CHECKING:
     from .library import Library
+
+T = TypeVar("T")
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -222,6 +228,8 @@ class _ShowExtension:
         self.guid = ""
         self.locked: bool | None = None
         self.locked_owner = ""
+        self.items: list[Any] = []
+        """The episodes' <item> elements, rendered one by one (see ``render_feed``); they close the channel."""
 
     def extend_ns(self) -> dict[str, str]:
         return {"podcast": PODCAST_NS, "psc": PSC_NS}
@@ -238,6 +246,7 @@ class _ShowExtension:
             locked.text = "yes" if self.locked else "no"
             if self.locked_owner:
                 locked.set("owner", self.locked_owner)
+        channel.extend(self.items)  # where feedgen puts its entries: after every extension's elements
         return rss
 
     def extend_atom(self, feed: Any) -> Any:
@@ -279,6 +288,45 @@ class _EpisodeExtension:
         return entry
 
 
+@dataclass
+class Rendered(Generic[T]):
+    """Each episode's rendering (feed item or page section) from before, by episode id: (key,
+    rendering); a render uses those whose key still matches and adds what it made to ``fresh``."""
+
+    known: dict[int, tuple[str, T]] = field(default_factory=dict)
+    fresh: dict[int, tuple[str, T]] = field(default_factory=dict)
+
+    def get(self, episode_id: int, key: str) -> T | None:
+        known = self.known.get(episode_id)
+        return known[1] if known is not None and known[0] == key else None
+
+
+@functools.cache
+def _rendering_code() -> str:
+    """What every rendering also depends on: the code that renders and the libraries it uses."""
+    from feedgen.version import version_str
+
+    from . import __version__
+
+    code = hashlib.sha256()
+    for module in ("feed.py", "page.py"):
+        with contextlib.suppress(OSError):  # not installed as files: the version has to do
+            code.update(Path(__file__).with_name(module).read_bytes())
+    return f"{__version__}/{code.hexdigest()}/feedgen-{version_str}/lxml-{etree.__version__}/{MAX_DESCRIPTION_BYTES}"
+
+
+def rendering_key(show: ShowSettings, record: EpisodeRecord) -> str:
+    """Everything an episode's feed item and page section are made of: the same key, the same renderings."""
+    key = hashlib.sha256(f"{_rendering_code()}\n{show.base_url}\n{show.language}\n".encode())
+    for text in (record.body, record.description):  # hashed as they are: repr() would escape them first
+        key.update(text.encode("utf-8", "surrogatepass"))
+    key.update(repr(replace(record, body="", description="")).encode("utf-8", "surrogatepass"))
+    return key.hexdigest()
+
+
+_ITEM_PARSER = etree.XMLParser(remove_blank_text=True)
+
+
 def render_feed(
     show: ShowSettings,
     episodes: Sequence[EpisodeRecord],
@@ -286,12 +334,17 @@ def render_feed(
     cover_name: str,
     guid: str,
     build_date: datetime,
+    items: Rendered[bytes] | None = None,
 ) -> bytes:
     """feed.xml for ``show`` and ``episodes`` (newest first), as UTF-8 bytes.
 
     ``cover_name`` is the show's cover in the output folder, ``guid`` the
     podcast:guid. Only ``build_date`` (lastBuildDate) varies between two renders
-    of the same library.
+    of the same library. Each episode's <item> is rendered by feedgen on its
+    own and closes the channel, where feedgen puts its entries. With ``items``,
+    an item rendered before from the same things is used again (1,000 episodes:
+    0.45 s to render, 0.15 s to reuse); the feed is the same byte for byte.
+    What is rendered is added to ``items.fresh``.
     """
     base = show.base_url
     fg = FeedGenerator()
@@ -321,9 +374,34 @@ def render_feed(
     fg.narrator.locked = show.locked
     fg.narrator.locked_owner = show.owner_email
 
+    elements: list[Any] = [None] * len(episodes)
+    keys = [rendering_key(show, record) for record in episodes] if items is not None else []
+    if items is not None:
+        for n, record in enumerate(episodes):
+            known = items.get(record.id, keys[n])
+            if known is not None:
+                with contextlib.suppress(etree.XMLSyntaxError):  # a damaged cache entry is rendered again
+                    elements[n] = etree.fromstring(known, _ITEM_PARSER)
+    missing = [n for n, element in enumerate(elements) if element is None]
+    for n, item in zip(missing, _render_items(show, [episodes[n] for n in missing]), strict=True):
+        elements[n] = item
+        if items is not None:
+            items.fresh[episodes[n].id] = (keys[n], etree.tostring(item))
+    fg.narrator.items = elements
+    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def _render_items(show: ShowSettings, episodes: Sequence[EpisodeRecord]) -> list[Any]:
+    """Each episode's <item> element, rendered by feedgen on its own."""
+    base = show.base_url
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.register_extension("narrator", _ShowExtension, _EpisodeExtension)
+    rendered = []
     for record in episodes:
         fe = fg.add_entry(order="append")
         fe.title(one_line(record.title) or record.stem)  # an RSS item needs a title or a description
+        ext = fe.narrator
         fe.guid(record.guid, permalink=False)
         fe.pubDate(record.published_at.astimezone(UTC))
         fe.description(describe(record))
@@ -337,7 +415,6 @@ def render_feed(
             fe.podcast.itunes_author(one_line(record.author))
         if record.image is not None and record.image.name.lower().endswith((".jpg", ".png")):
             fe.podcast.itunes_image(file_url(base, record.image.name))
-        ext = fe.narrator
         language = record.language or show.language
         for kind, stored in (("vtt", record.vtt), ("srt", record.srt)):
             if stored is not None:
@@ -345,7 +422,8 @@ def render_feed(
         if record.chapters_json is not None:
             ext.chapters_url = file_url(base, record.chapters_json.name)
         ext.chapters = record.chapters
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+        rendered.append(fe.rss_entry())
+    return rendered
 
 
 def feed_guid(show: ShowSettings, library: Library) -> str:
@@ -366,28 +444,54 @@ def feed_guid(show: ShowSettings, library: Library) -> str:
     return guid
 
 
-def _aside(work: Callable[[], object]) -> Callable[[], bool]:
+def _rows(
+    known: dict[int, tuple[str, bytes, str]],
+    items: dict[int, tuple[str, bytes]],
+    sections: dict[int, tuple[str, str]],
+) -> dict[int, tuple[str, bytes, str]]:
+    """Library rows for the episodes whose feed item or page section was rendered anew."""
+    rows = {}
+    for episode in items.keys() | sections.keys():
+        before = known.get(episode, ("", b"", ""))
+        key, item = items.get(episode) or (before[0], before[1])
+        section_key, section = sections.get(episode) or (before[0], before[2])
+        if key == section_key and item and section:  # both made of the same things
+            rows[episode] = (key, item, section)
+    return rows
+
+
+def _aside(work: Callable[[], bytes]) -> Callable[[], bytes | None]:
     """Run ``work`` in a forked child, on the other core, while this process goes on; the
-    function returned waits for it and says whether it succeeded.
+    function returned waits for it and gives what it returned, or None if it failed.
 
     The feed and the page of a large library take about as long to render each
     (1,000 episodes: 0.3 s apiece), and both are pure Python: side by side they
     take half the time. Where fork is unavailable, ``work`` runs here and now.
     """
     if not sys.platform.startswith("linux"):
-        work()
-        return lambda: True
+        result = work()
+        return lambda: result
     sys.stdout.flush()
     sys.stderr.flush()
+    read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: do the work and leave at once, running no clean-up of the parent's
+    if pid == 0:  # the child: do the work, hand over the result and leave at once, running no clean-up
         code = 1
         try:
-            work()
+            os.close(read_end)
+            with open(write_end, "wb") as out:
+                out.write(work())
             code = 0
         finally:
             os._exit(code)
-    return lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    os.close(write_end)
+
+    def finish() -> bytes | None:
+        with open(read_end, "rb") as result:
+            data = result.read()  # before waiting: a full pipe would keep the child from ending
+        return data if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else None
+
+    return finish
 
 
 def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: datetime | None = None) -> Path:
@@ -407,19 +511,27 @@ def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: d
         guid = feed_guid(show, library)
         episodes = library.episodes()
 
+        known = library.rendered()
+        sections = Rendered({episode: (key, section) for episode, (key, _, section) in known.items()})
+
         # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
-        def write_page() -> None:
-            write_atomic(page_path, render_page(show, episodes, cover_name=cover_name).encode("utf-8"))
+        def write_page() -> bytes:
+            write_atomic(page_path, render_page(show, episodes, cover_name=cover_name, sections=sections).encode())
+            return marshal.dumps(sections.fresh)  # for this process to keep, when this runs in a child
 
         finish_page = _aside(write_page)
+        items = Rendered({episode: (key, item) for episode, (key, item, _) in known.items()})
         data = render_feed(
             show,
             episodes,
             cover_name=cover_name,
             guid=guid,
             build_date=now or datetime.now(UTC).replace(microsecond=0),
+            items=items,
         )
-        if not finish_page():  # the page could not be written on the side: write it here, to say why
-            write_page()
+        fresh_sections = finish_page()
+        if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
+            fresh_sections = write_page()
         write_atomic(path, data)
+        library.keep_rendered(_rows(known, items.fresh, marshal.loads(fresh_sections)))
     return path

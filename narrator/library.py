@@ -97,6 +97,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             claimed_at TEXT NOT NULL
         )""",
     ),
+    # 3: each episode's feed item and page section as last rendered, so a podcast of many
+    # episodes renders only what changed. A cache: a row is replaced when its key (everything
+    # the two are made of) changes, and goes with its episode.
+    (
+        """CREATE TABLE rendered (
+            episode_id INTEGER PRIMARY KEY REFERENCES episodes (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            item BLOB NOT NULL,
+            section TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -399,6 +410,22 @@ class Library:
     def set_meta(self, key: str, value: str) -> None:
         with self.locked():
             self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def rendered(self) -> dict[int, tuple[str, bytes, str]]:
+        """Each episode's feed item and page section as last rendered: id -> (key, item XML, section HTML)."""
+        rows = self._query("SELECT episode_id, key, item, section FROM rendered")
+        return {episode: (key, bytes(item), section) for episode, key, item, section in rows}
+
+    def keep_rendered(self, rows: Mapping[int, tuple[str, bytes, str]]) -> None:
+        """Remember newly rendered feed items and page sections (see ``rendered``)."""
+        if not rows:
+            return
+        with self.locked(), self._errors():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rendered (episode_id, key, item, section)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM episodes WHERE id = ?)",
+                [(episode, key, item, section, episode) for episode, (key, item, section) in rows.items()],
+            )
 
     # -- writing ----------------------------------------------------------------
 

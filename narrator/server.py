@@ -443,8 +443,15 @@ def _run(app: ASGIApp, sock: socket.socket, *, access_log: bool, ready: Callable
         lifespan="off",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
-    server = uvicorn.Server(config)
-    ready()  # the socket already listens: a client that connects now waits for the first accept
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # Announced only now, when uvicorn handles Ctrl-C: announced before, a Ctrl-C at once
+            # could land while asyncio was starting and be lost, leaving the server running.
+            ready()
+
+    server = Server(config)
     # uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again with the
     # handler it found: here, both are the way to stop, and end in a normal return.
     main_thread = threading.current_thread() is threading.main_thread()

@@ -38,6 +38,7 @@ from narrator.feed import (
     ITUNES_NS,
     PODCAST_NS,
     PSC_NS,
+    Rendered,
     clean_text,
     describe,
     feed_guid,
@@ -45,6 +46,7 @@ from narrator.feed import (
     one_line,
     podcast_guid,
     render_feed,
+    rendering_key,
     write_feed,
 )
 from narrator.library import (
@@ -791,3 +793,71 @@ def test_the_rules_catch_what_they_should(published: Published, before: bytes, a
 
 def test_html_text_helper() -> None:
     assert html_text("<p>a &amp; b</p><ul><li>1</li></ul>") == ["a & b", "1"]
+
+
+# --- renderings kept between rebuilds ----------------------------------------------------
+
+
+def rendered_keys(library: Library) -> dict[int, str]:
+    return {episode: key for episode, (key, _, _) in library.rendered().items()}
+
+
+def test_a_rebuild_reuses_what_did_not_change_and_gives_the_same_files(published: Published) -> None:
+    out, library = published.out, published.library
+    page = out / "index.html"
+    first_feed, first_page = published.feed_path.read_bytes(), page.read_bytes()
+    keys = rendered_keys(library)
+    assert list(keys) == [published.record.id], "the first build keeps the episode's item and page section"
+    (row,) = library.rendered().values()
+    assert row[1].startswith(b"<item") and row[2].startswith("<article")
+    uncached = render_feed(SHOW, library.episodes(), cover_name="cover.jpg", guid="g", build_date=datetime(2020, 1, 1))
+    cached = render_feed(
+        SHOW,
+        library.episodes(),
+        cover_name="cover.jpg",
+        guid="g",
+        build_date=datetime(2020, 1, 1),
+        items=Rendered({i: (k, x) for i, (k, x, _) in library.rendered().items()}),
+    )
+    assert cached == uncached
+    second_feed = published.write()
+    assert re.sub(rb"<lastBuildDate>[^<]*", b"", second_feed) == re.sub(rb"<lastBuildDate>[^<]*", b"", first_feed)
+    assert page.read_bytes() == first_page
+    assert rendered_keys(library) == keys
+
+
+def test_what_an_item_is_made_of_decides_whether_it_is_rendered_again(published: Published) -> None:
+    library, record = published.library, published.record
+    key = rendering_key(SHOW, record)
+    assert rendering_key(SHOW, record) == key
+    for changed in (
+        rendering_key(dataclasses.replace(SHOW, base_url="https://cdn.example.org/"), record),
+        rendering_key(dataclasses.replace(SHOW, language="de"), record),
+        rendering_key(SHOW, dataclasses.replace(record, body=record.body + " More.")),
+        rendering_key(SHOW, dataclasses.replace(record, chapters=record.chapters[:1])),
+        rendering_key(SHOW, dataclasses.replace(record, audio=dataclasses.replace(record.audio, size_bytes=1))),
+    ):
+        assert changed != key
+    assert rendering_key(dataclasses.replace(SHOW, title="Another title"), record) == key, "items do not show it"
+    moved = dataclasses.replace(SHOW, base_url="https://cdn.example.org/shows/")
+    data = published.write(moved)
+    assert rendered_keys(library) == {record.id: rendering_key(moved, record)}
+    assert b"https://cdn.example.org/shows/" in data
+
+
+def test_a_damaged_kept_item_is_rendered_again(published: Published) -> None:
+    library, record = published.library, published.record
+    expected = published.feed_path.read_bytes()
+    key, _, section = library.rendered()[record.id]
+    with library.locked():
+        library._execute("UPDATE rendered SET item = ? WHERE episode_id = ?", (b"<item><title>half", record.id))
+    data = published.write()
+    assert re.sub(rb"<lastBuildDate>[^<]*", b"", data) == re.sub(rb"<lastBuildDate>[^<]*", b"", expected)
+    assert library.rendered()[record.id] == (key, library.rendered()[record.id][1], section)
+    assert library.rendered()[record.id][1].startswith(b"<item")
+
+
+def test_a_removed_episode_takes_its_renderings_with_it(published: Published) -> None:
+    published.library.remove(published.record.stem)
+    published.write()
+    assert published.library.rendered() == {}

@@ -578,6 +578,14 @@ def test_the_feed_url_is_the_only_thing_on_stdout(podcast: Podcast) -> None:
     assert running.feed_url.endswith("/feed.xml")
 
 
+def test_ctrl_c_right_after_the_address_is_printed_stops_the_server(podcast: Podcast) -> None:
+    # The address is printed once Ctrl-C is handled: a script that stops the server at once is obeyed.
+    for _ in range(5):
+        status, err = start_server(podcast.folder).stop()
+        assert status == 0, err
+        assert "never awaited" not in err
+
+
 def test_serve_does_not_import_the_http_stack_for_help() -> None:
     code = "import sys, narrator.cli; narrator.cli.main(['--help'], standalone_mode=False); print(sorted(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
