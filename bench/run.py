@@ -173,12 +173,23 @@ def bench_feed(runs: int, work: Path) -> list[tuple[str, str, str]]:
         from bench.feed_library import build_library
     except ImportError as exc:  # the library and feed arrive with the feed work order
         return [("4. feed for 1,000 episodes", "n/a", f"not available: {exc}")]
+    import sqlite3
+
     folder = work / "feed-library"
     shutil.rmtree(folder, ignore_errors=True)
     build_library(folder, episodes=1000, seed_article=SEED)
-    times = [run([*NARRATOR, "feed", "-o", str(folder)]) for _ in range(runs)]
-    median = statistics.median(times)
-    return [("4. feed.xml + index.html, 1,000 episodes", f"{median:.2f} s", "(<= 1 s)")]
+    command = [*NARRATOR, "feed", "-o", str(folder)]
+    run(command)  # the library's migration and the first renderings
+
+    def forget_renderings() -> None:  # as after an upgrade of narrator, or a new base URL
+        with sqlite3.connect(folder / ".narrator" / "library.sqlite") as db:
+            db.execute("DELETE FROM rendered")
+
+    medians = alternate({"kept": command, "afresh": command}, runs, prepare={"afresh": forget_renderings})
+    return [
+        ("4. feed.xml + index.html, 1,000 episodes", f"{medians['kept']:.2f} s", "(<= 1 s)"),
+        ("   the same, every episode rendered afresh", f"{medians['afresh']:.2f} s", ""),
+    ]
 
 
 def main() -> None:
