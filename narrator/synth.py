@@ -34,6 +34,16 @@ DEFAULT_PITCH = 50
 T = TypeVar("T")
 
 
+def window_for(jobs: int) -> int:
+    """How many texts may be with the workers ahead of the one being delivered.
+
+    Enough that the workers go on while this process is busy elsewhere (loading
+    numpy and the encoder takes 0.2 s, in which two workers speak about eight
+    sentences), few enough that memory stays bounded: at most about 10 MB of clips.
+    """
+    return max(32, 8 * jobs)
+
+
 @dataclass(frozen=True, slots=True)
 class Voicing:
     """What makes a clip sound the way it does: the cache key besides the text."""
@@ -337,7 +347,7 @@ class _Batch:
         self.texts_by_key = texts_by_key
         self.queue = iter(missing)  # first-use order, the order they are needed in
         self.synthesizes = bool(missing)
-        self.window = max(8, 4 * synthesizer.jobs)
+        self.window = window_for(synthesizer.jobs)
         self.in_flight: dict[str, Future[Clip]] = {}
 
     def submit(self, key: str) -> None:
