@@ -364,3 +364,15 @@ def test_one_changed_sentence_is_the_only_one_synthesized_again(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert len({p.name for p in cache.rglob("*.wav")} - before) == 1
     assert "unchanged" not in result.output
+
+
+def test_the_engines_version_is_read_as_importlib_metadata_reads_it() -> None:
+    from importlib import metadata
+
+    from narrator.engines.pyttsx3_engine import _installed_version
+    from narrator.errors import EngineUnavailable
+
+    for package in ("pyttsx3", "click", "numpy"):
+        assert _installed_version(package) == metadata.version(package)
+    with pytest.raises(EngineUnavailable, match="not installed"):
+        _installed_version("no_such_package_here")
