@@ -98,8 +98,9 @@ def work_likely(sources: tuple[str, ...], output_dir: Path) -> bool:
         path = Path(source)
         try:
             if path.is_dir():
-                if any(entry.stat().st_mtime >= written for entry in os.scandir(path) if entry.is_file()):
-                    return True
+                with os.scandir(path) as entries:
+                    if any(entry.stat().st_mtime >= written for entry in entries if entry.is_file()):
+                        return True
             elif "://" in source or source == "-" or path.stat().st_mtime >= written:
                 return True
         except OSError:
@@ -300,10 +301,12 @@ def narrate(
     # this process's pages. It stays paused through the first episode, whose imports it would
     # otherwise traverse again and again (0.15 s measured); what they made is frozen after it.
     collecting = gc.isenabled()
-    gc.disable()
-    gc.freeze()
-    workers = Workers(DEFAULT_ENGINE, jobs or default_jobs()) if work_likely(articles, output_dir) else None
+    workers = None
     try:
+        gc.disable()
+        gc.freeze()
+        if work_likely(articles, output_dir):
+            workers = Workers(DEFAULT_ENGINE, jobs or default_jobs())
         from .pipeline import Progress, publish, read
         from .settings import resolve
 

@@ -486,10 +486,14 @@ def _aside(work: Callable[[], bytes]) -> Callable[[], bytes | None]:
             os._exit(code)
     os.close(write_end)
 
+    outcome: list[bytes | None] = []
+
     def finish() -> bytes | None:
-        with open(read_end, "rb") as result:
-            data = result.read()  # before waiting: a full pipe would keep the child from ending
-        return data if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else None
+        if not outcome:  # once: waited for on the way out of an error too
+            with open(read_end, "rb") as result:
+                data = result.read()  # before waiting: a full pipe would keep the child from ending
+            outcome.append(data if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else None)
+        return outcome[0]
 
     return finish
 
@@ -521,14 +525,18 @@ def write_feed(output_dir: Path, show: ShowSettings, library: Library, *, now: d
 
         finish_page = _aside(write_page)
         items = Rendered({episode: (key, item) for episode, (key, item, _) in known.items()})
-        data = render_feed(
-            show,
-            episodes,
-            cover_name=cover_name,
-            guid=guid,
-            build_date=now or datetime.now(UTC).replace(microsecond=0),
-            items=items,
-        )
+        try:
+            data = render_feed(
+                show,
+                episodes,
+                cover_name=cover_name,
+                guid=guid,
+                build_date=now or datetime.now(UTC).replace(microsecond=0),
+                items=items,
+            )
+        except BaseException:
+            finish_page()  # the child is let finish, not left behind
+            raise
         fresh_sections = finish_page()
         if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
             fresh_sections = write_page()

@@ -178,7 +178,12 @@ class Workers:
             raise SynthesisError("the speech engines were stopped")
         with self._lock:
             self._busy += 1
-        future = self.pool.submit(fn, *args)
+        try:
+            future = self.pool.submit(fn, *args)
+        except BaseException:
+            with self._lock:
+                self._busy -= 1
+            raise
         future.add_done_callback(self._done)
         return future
 

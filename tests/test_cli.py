@@ -396,3 +396,21 @@ def test_a_rerun_with_new_settings_narrates_though_the_engines_start_late(short_
     assert "unchanged" not in again.stdout and "captions" in again.stdout
     same = run_cli("narrate", str(short_article), "-o", str(out), "--no-cache", "--rate", "200", cwd=tmp_path)
     assert "unchanged" in same.stdout
+
+
+def test_the_collector_is_as_it_was_when_the_engines_cannot_start(
+    runner: CliRunner, short_article: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import narrator.synth
+
+    class NoEngines:
+        def __init__(self, *args: object) -> None:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(narrator.synth, "Workers", NoEngines)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    result = runner.invoke(main, ["narrate", "-q", str(short_article), "-o", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -7,6 +7,7 @@ tests/data/feed pin the exact output for hand-written libraries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import io
@@ -861,3 +862,20 @@ def test_a_removed_episode_takes_its_renderings_with_it(published: Published) ->
     published.library.remove(published.record.stem)
     published.write()
     assert published.library.rendered() == {}
+
+
+def test_a_failing_feed_render_leaves_no_process_or_descriptor_behind(
+    published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import narrator.feed as feed_module
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("the feed could not be rendered")
+
+    monkeypatch.setattr(feed_module, "render_feed", broken)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(RuntimeError, match="could not be rendered"):
+        published.write()
+    assert len(os.listdir("/proc/self/fd")) == descriptors, "the page child's pipe is closed"
+    with contextlib.suppress(ChildProcessError):  # raised when there is no child at all
+        assert os.waitpid(-1, os.WNOHANG) == (0, 0), "the page child was waited for"
