@@ -319,7 +319,8 @@ def rendering_key(show: ShowSettings, record: EpisodeRecord) -> str:
     """Everything an episode's feed item and page section are made of: the same key, the same renderings."""
     key = hashlib.sha256(f"{_rendering_code()}\n{show.base_url}\n{show.language}\n".encode())
     for text in (record.body, record.description):  # hashed as they are: repr() would escape them first
-        key.update(text.encode("utf-8", "surrogatepass"))
+        data = text.encode("utf-8", "surrogatepass")
+        key.update(b"%d:%b" % (len(data), data))  # with its length: where one ends and the next begins
     key.update(repr(replace(record, body="", description="")).encode("utf-8", "surrogatepass"))
     return key.hexdigest()
 

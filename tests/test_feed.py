@@ -835,6 +835,9 @@ def test_what_an_item_is_made_of_decides_whether_it_is_rendered_again(published:
         rendering_key(dataclasses.replace(SHOW, base_url="https://cdn.example.org/"), record),
         rendering_key(dataclasses.replace(SHOW, language="de"), record),
         rendering_key(SHOW, dataclasses.replace(record, body=record.body + " More.")),
+        rendering_key(
+            SHOW, dataclasses.replace(record, body=record.body[:-1], description=record.body[-1:] + record.description)
+        ),
         rendering_key(SHOW, dataclasses.replace(record, chapters=record.chapters[:1])),
         rendering_key(SHOW, dataclasses.replace(record, audio=dataclasses.replace(record.audio, size_bytes=1))),
     ):
