@@ -84,6 +84,7 @@ def work_likely(sources: tuple[str, ...], output_dir: Path) -> bool:
     only be stopped again. Anything else (a new folder, an edited file, standard
     input, a web page) starts them at once.
     """
+    from .article import STDIN, find_inputs, is_url
     from .library import library_path
 
     library = library_path(output_dir)
@@ -95,15 +96,14 @@ def work_likely(sources: tuple[str, ...], output_dir: Path) -> bool:
         return True
     written = max(stamps)
     for source in sources:
+        if source == STDIN or is_url(source):
+            return True
         path = Path(source)
         try:
-            if path.is_dir():
-                with os.scandir(path) as entries:
-                    if any(entry.stat().st_mtime >= written for entry in entries if entry.is_file()):
-                        return True
-            elif "://" in source or source == "-" or path.stat().st_mtime >= written:
+            files = find_inputs(path)[0] if path.is_dir() else (path,)  # a folder's articles, as narrate reads them
+            if any(file.stat().st_mtime >= written for file in files):
                 return True
-        except OSError:
+        except (OSError, InputError):
             return True  # reading it will say what is wrong
     return False
 
