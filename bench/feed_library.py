@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from narrator.folder import episode_files
 from narrator.library import Action, build_key, open_library
-from narrator.pipeline import episode_files
 
 
 def build_library(folder: Path, *, episodes: int, seed_article: Path) -> None:

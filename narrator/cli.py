@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import gc
 import os
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from .cache import ClipCache
 
 from . import __version__
-from .errors import ExitStatus, InputError, NarratorError
+from .errors import ExitStatus, NarratorError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,58 +75,13 @@ def run() -> None:
     main()
 
 
-def work_likely(sources: tuple[str, ...], output_dir: Path) -> bool:
-    """Whether a run will probably narrate anything; it decides only whether the engines start early.
-
-    Articles that have not changed since the podcast's library was last written
-    are most often a re-run with nothing to do, where engines started early would
-    only be stopped again. Anything else (a new folder, an edited file, standard
-    input, a web page) starts them at once.
-    """
-    from .article import STDIN, find_inputs, is_url
-    from .library import library_path
-
-    library = library_path(output_dir)
-    stamps = []
-    for path in (library, library.with_name(library.name + "-wal")):  # SQLite writes to the log first
-        with contextlib.suppress(OSError):
-            stamps.append(path.stat().st_mtime)
-    if not stamps:  # no library yet: everything is to be narrated
-        return True
-    written = max(stamps)
-    for source in sources:
-        if source == STDIN or is_url(source):
-            return True
-        path = Path(source)
-        try:
-            files = find_inputs(path)[0] if path.is_dir() else (path,)  # a folder's articles, as narrate reads them
-            if any(file.stat().st_mtime >= written for file in files):
-                return True
-        except (OSError, InputError):
-            return True  # reading it will say what is wrong
-    return False
-
-
 def expand_inputs(sources: tuple[str, ...]) -> list[str]:
     """Inputs as given; a folder becomes the articles inside it, in name order, its other files reported and skipped."""
-    from .article import STDIN, find_inputs, is_url
+    from .readers import ARTICLE_SUFFIXES, STDIN, expand_sources
 
-    kinds = ".txt, .md or .html"
-    found: list[str] = []
-    for source in sources:
-        path = Path(source)
-        if source == STDIN or is_url(source) or not path.is_dir():
-            found.append(source)
-            continue
-        readable, skipped = find_inputs(path)
-        if not readable:
-            others = f"; {len(skipped)} other file(s) there" if skipped else ""
-            raise InputError(f"folder has no articles to read (looked for {kinds} files{others})", path)
-        for other in skipped:
-            click.echo(f"narrator: skipping {other}: not an article ({kinds})", err=True)
-        found.extend(str(p) for p in readable)
-    if found.count(STDIN) > 1:
-        raise InputError("standard input can be read only once", STDIN)
+    found, skipped = expand_sources(sources)
+    for other in skipped:
+        click.echo(f"narrator: skipping {other}: not an article ({ARTICLE_SUFFIXES})", err=True)
     if STDIN in found and sys.stdin.isatty():
         click.echo("narrator: reading the article from standard input; end it with Ctrl-D", err=True)
     return found
@@ -167,7 +121,7 @@ def format_duration(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def show_options(command: F) -> F:
+def podcast_options(command: F) -> F:
     """The podcast's settings as flags: they override podcast.toml (``init`` saves them)."""
     options = [
         click.option("--title", help="The podcast's title."),
@@ -191,7 +145,7 @@ def show_options(command: F) -> F:
     return command
 
 
-_SHOW_FLAGS = (
+_PODCAST_FLAGS = (
     "title",
     "description",
     "author",
@@ -206,8 +160,8 @@ _SHOW_FLAGS = (
 )
 
 
-def _show_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {name: kwargs.pop(name) for name in _SHOW_FLAGS}
+def _podcast_flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in _PODCAST_FLAGS}
 
 
 _output_option = click.option(
@@ -250,13 +204,12 @@ _output_option = click.option(
 @click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    envvar="NARRATOR_CACHE_DIR",
     help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
 @click.option("--as-new", is_flag=True, help="Publish as a new episode even if the article is in the podcast.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
-@show_options
+@podcast_options
 @translate_errors
 def narrate(
     articles: tuple[str, ...],
@@ -272,7 +225,7 @@ def narrate(
     no_cache: bool,
     as_new: bool,
     quiet: bool,
-    **show: Any,
+    **podcast: Any,
 ) -> None:
     """Narrate ARTICLES into podcast episodes: text, Markdown or saved web page files,
     web addresses, - for standard input, or folders of articles.
@@ -292,24 +245,12 @@ def narrate(
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
     """
-    from .settings import DEFAULT_ENGINE
-    from .synth import Workers, default_jobs
+    from .pipeline import Progress, publish
+    from .readers import read
+    from .settings import DEFAULT_ENGINE, resolve
+    from .warmup import head_start
 
-    # The engines take about 0.1 s to start: they start first, and are ready by the time the
-    # articles are read. The cyclic garbage collector pauses, as the gc module's docs advise
-    # before a fork: what exists is frozen, so collections in the workers never touch (and copy)
-    # this process's pages. It stays paused through the first episode, whose imports it would
-    # otherwise traverse again and again (0.15 s measured); what they made is frozen after it.
-    collecting = gc.isenabled()
-    workers = None
-    try:
-        gc.disable()
-        gc.freeze()
-        if work_likely(articles, output_dir):
-            workers = Workers(DEFAULT_ENGINE, jobs or default_jobs())
-        from .pipeline import Progress, publish, read
-        from .settings import resolve
-
+    with head_start(articles, output_dir, engine=DEFAULT_ENGINE, jobs=jobs) as start:  # engines first: 0.1 s
         settings = resolve(
             output_dir=output_dir,
             voice=voice,
@@ -318,23 +259,22 @@ def narrate(
             jobs=jobs,
             cache_dir=cache_dir,
             no_cache=no_cache,
-            show=_show_flags(show),
+            podcast=_podcast_flags(podcast),
             language=article_language,
             lexicon=lexicon,
         )
         # Read everything first: a bad input stops the run before anything is written.
         fmt = None if input_format == "auto" else input_format
-        default_language = settings.show.language if settings.show else "en"
+        default_language = settings.podcast.language if settings.podcast else "en"
         inputs = [
             read(source, fmt=fmt, language=settings.language, default_language=default_language, stdin=sys.stdin.buffer)
             for source in expand_inputs(articles)
         ]
         bar = _Bar(enabled=not quiet and sys.stderr.isatty())
         progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
-        for result in publish(inputs, settings, as_new=as_new, progress=progress, workers=workers):
-            gc.freeze()
-            if collecting:
-                gc.enable()
+        for result in start.settling(
+            publish(inputs, settings, as_new=as_new, progress=progress, workers=start.workers)
+        ):
             bar.finish()
             if quiet:
                 continue
@@ -343,19 +283,13 @@ def narrate(
                 click.echo(f"{line}  unchanged")
             else:
                 click.echo(f"{line}  {result.captions} captions  {result.loudness_lufs:.1f} LUFS")
-    finally:
-        if workers is not None:
-            workers.close()
-        gc.unfreeze()
-        if collecting:
-            gc.enable()
 
 
 @main.command()
 @_output_option
-@show_options
+@podcast_options
 @translate_errors
-def init(output_dir: Path, **show: Any) -> None:
+def init(output_dir: Path, **podcast: Any) -> None:
     """Write the podcast's settings to DIR/podcast.toml (flags change what is there).
 
     \b
@@ -363,9 +297,9 @@ def init(output_dir: Path, **show: Any) -> None:
       narrator init -o output --title "Morning reads" --owner-email me@example.org \\
         --category "News > Daily News" --base-url https://example.org/podcast/
     """
-    from .show import init_show
+    from .podcast import init_podcast
 
-    click.echo(init_show(output_dir, **_show_flags(show)))
+    click.echo(init_podcast(output_dir, **_podcast_flags(podcast)))
 
 
 @main.command()
@@ -420,35 +354,35 @@ def remove(episode: str, output_dir: Path) -> None:
     Example:
       narrator remove north-korea-troops-morale -o output
     """
-    from .feed import write_feed
     from .library import open_library
-    from .show import resolve_show
+    from .pipeline import render
+    from .podcast import resolve_podcast
 
     with open_library(output_dir, create=False) as library:
         record = library.remove(episode)
-        write_feed(output_dir, resolve_show(output_dir), library)
+        render(output_dir, resolve_podcast(output_dir), library)
         library.delete_files(record)
     click.echo(f"removed {record.stem}: {record.title}", err=True)
 
 
 @main.command()
 @_output_option
-@show_options
+@podcast_options
 @translate_errors
-def feed(output_dir: Path, **show: Any) -> None:
+def feed(output_dir: Path, **podcast: Any) -> None:
     """Rebuild feed.xml from the library (flags apply to this build only).
 
     \b
     Example:
       narrator feed -o output --base-url https://example.org/podcast/
     """
-    from .feed import write_feed
     from .library import open_library
-    from .show import resolve_show
+    from .pipeline import render
+    from .podcast import resolve_podcast
 
-    settings = resolve_show(output_dir, **_show_flags(show))
+    settings = resolve_podcast(output_dir, **_podcast_flags(podcast))
     with open_library(output_dir, create=False) as library:
-        click.echo(write_feed(output_dir, settings, library))
+        click.echo(render(output_dir, settings, library))
 
 
 @main.command()
@@ -463,15 +397,13 @@ def voices(engine: str, language: str | None) -> None:
       narrator voices
       narrator voices --language de
     """
-    from .errors import SettingsError
-    from .language import choose_voice, installed_voices, matching_voices, normalize_tag
+    from .language import choose_voice, installed_voices, matching_voices
+    from .settings import language_tag
 
     installed = installed_voices(engine)  # by a worker process: espeak started here would hang later forks
     listed = installed.voices
     if language is not None:
-        tag = normalize_tag(language)
-        if not tag:
-            raise SettingsError(f"--language must be a language tag such as en, de or pt-BR, not {language!r}")
+        tag = language_tag(language)
         choose_voice(tag, installed)  # none speaks it: say which languages there are
         listed = matching_voices(tag, installed)
     rows = [(v.id, ",".join(v.languages) or "-", v.gender or "-", v.name) for v in listed]
@@ -499,7 +431,6 @@ def _clip_cache(cache_dir: Path | None) -> ClipCache:
 _cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    envvar="NARRATOR_CACHE_DIR",
     help="The cache folder (also NARRATOR_CACHE_DIR).",
 )
 

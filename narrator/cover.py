@@ -1,4 +1,5 @@
-"""Cover art: check the user's image, or draw one with Pillow (the title on a plain background).
+"""The podcast's cover art: check the user's image, or draw one with Pillow (the title on a plain
+background), and put it in the output folder.
 
 Apple Podcasts asks for a square JPEG or PNG of 1400 to 3000 pixels a side.
 """
@@ -7,37 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SettingsError
+from .folder import COVER_STAMP, write_atomic
+from .podcast import check_cover
 
 #: The drawn cover's side: the least Apple accepts. Flat colour and type lose nothing at this
 #: size, and the cover is embedded in every episode: 117 KB against 318 KB at 3000 pixels,
 #: drawn in 0.02 s against 0.07 s.
 SIZE = 1400
-MIN_SIDE, MAX_SIDE = 1400, 3000
 #: Calm background colours with white text readable on each (contrast above 4.5:1).
 PALETTE = ("#1f3a5f", "#4a235a", "#0b5345", "#7b241c", "#1b2631", "#6e2c00", "#154360", "#512e5f")
 
 
-def check_cover(path: Path) -> str:
-    """Check a user's cover image; returns its MIME type or raises SettingsError naming the problem."""
-    from PIL import Image, UnidentifiedImageError
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """The podcast's cover as published in the output folder."""
 
-    try:
-        with Image.open(path) as image:
-            kind, (width, height) = image.format, image.size
-    except FileNotFoundError:
-        raise SettingsError("cover image not found", path) from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise SettingsError(f"cover image cannot be read ({exc})", path) from None
-    if kind not in ("JPEG", "PNG"):
-        raise SettingsError(f"cover image must be JPEG or PNG, not {kind}", path)
-    if width != height:
-        raise SettingsError(f"cover image must be square, not {width}x{height}", path)
-    if not MIN_SIDE <= width <= MAX_SIDE:
-        raise SettingsError(f"cover image must be {MIN_SIDE} to {MAX_SIDE} pixels a side, not {width}", path)
-    return "image/jpeg" if kind == "JPEG" else "image/png"
+    path: Path
+    mime: str
+    """"image/jpeg" or "image/png"."""
+    data: bytes
 
 
 def _font(size: int):  # type: ignore[no-untyped-def]
@@ -86,3 +79,32 @@ def draw_cover(title: str, size: int = SIZE) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=88)  # optimize=True: 45 % smaller, but 0.08 s slower
     return out.getvalue()
+
+
+def publish_cover(output_dir: Path, *, image: Path | None, title: str) -> Cover:
+    """Put the podcast's cover into the output folder and return it.
+
+    The user's ``image`` is checked and copied as cover.jpg or cover.png; without
+    one, a 1400x1400 JPEG is drawn from the ``title``, and drawn again when the
+    title changes. An unchanged cover is not rewritten.
+    """
+    stamp_path = output_dir / COVER_STAMP
+    if image is not None:
+        mime = check_cover(image)
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"cover image cannot be read ({exc.strerror or exc})", image) from None
+        target = output_dir / ("cover.jpg" if mime == "image/jpeg" else "cover.png")
+        stamp = "user " + hashlib.sha256(data).hexdigest()
+    else:
+        mime, target, data = "image/jpeg", output_dir / "cover.jpg", b""
+        stamp = "drawn " + hashlib.sha256(title.encode("utf-8")).hexdigest()
+    current = stamp_path.read_text(encoding="utf-8").strip() if stamp_path.is_file() else ""
+    if current == stamp and target.is_file():
+        return Cover(path=target, mime=mime, data=target.read_bytes())
+    if not data:
+        data = draw_cover(title)
+    write_atomic(target, data)
+    write_atomic(stamp_path, (stamp + "\n").encode("utf-8"))
+    return Cover(path=target, mime=mime, data=data)

@@ -37,7 +37,6 @@ from .errors import SettingsError
 from .language import normalize_tag, primary
 
 BUILTIN = "built-in"
-LEXICON_NAME = "lexicon.toml"
 _OPTIONS = frozenset({"say", "regex", "case_sensitive"})
 
 

@@ -30,10 +30,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from .errors import EpisodeNotFoundError, LibraryError
-from .models import Article, BlockKind, Chapter, EpisodeFiles, EpisodeRecord, StoredFile
+from .folder import LIBRARY_NAME, PRIVATE_DIR, pid_alive
+from .models import Article, BlockKind, Chapter, EpisodeFiles, EpisodeRecord, FileKind, StoredFile
 
-LIBRARY_DIR = ".narrator"
-LIBRARY_NAME = "library.sqlite"
 #: A claim older than this belongs to a run that died without releasing it.
 CLAIM_LIFETIME = timedelta(hours=12)
 #: How long a writer waits for another one to finish its transaction.
@@ -41,7 +40,6 @@ BUSY_TIMEOUT_S = 60.0
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_FILE_KINDS = ("audio", "vtt", "srt", "chapters", "image")
 
 
 #: MIGRATIONS[n] brings a library from schema version n to n + 1 (0 is an empty file). Each is a
@@ -147,7 +145,7 @@ def _source_key(source: str, text_hash: str) -> str:
 
 def library_path(output_dir: Path) -> Path:
     """Where the library of ``output_dir`` lives."""
-    return output_dir / LIBRARY_DIR / LIBRARY_NAME
+    return output_dir / PRIVATE_DIR / LIBRARY_NAME
 
 
 def normalize_source(source: str) -> str:
@@ -209,17 +207,7 @@ def article_summary(article: Article, limit: int = 400) -> str:
 
 def episode_dict(record: EpisodeRecord) -> dict[str, object]:
     """A record as JSON-ready data, for ``narrator episodes --json`` (the article text left out)."""
-    files = {
-        kind: {"name": f.name, "size_bytes": f.size_bytes}
-        for kind, f in (
-            ("audio", record.audio),
-            ("vtt", record.vtt),
-            ("srt", record.srt),
-            ("chapters", record.chapters_json),
-            ("image", record.image),
-        )
-        if f is not None
-    }
+    files = {str(kind): {"name": f.name, "size_bytes": f.size_bytes} for kind, f in record.files()}
     return {
         "id": record.id,
         "guid": record.guid,
@@ -270,16 +258,6 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("publication times must be timezone-aware")
     return moment.astimezone(UTC).isoformat()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Library:
@@ -393,9 +371,7 @@ class Library:
 
     def files_intact(self, record: EpisodeRecord) -> bool:
         """True when every file of ``record`` is in the output folder with the size recorded."""
-        for stored in (record.audio, record.vtt, record.srt, record.chapters_json, record.image):
-            if stored is None:
-                continue
+        for _kind, stored in record.files():
             try:
                 if (self.output_dir / stored.name).stat().st_size != stored.size_bytes:
                     return False
@@ -491,15 +467,11 @@ class Library:
         episode's id, GUID and publication date. ``description`` defaults to the
         first paragraph of ``body``; ``published_at`` (new episodes only) to now.
         """
-        stored = {
-            "audio": self._stored(files.mp3, required=True),
-            "vtt": self._stored(files.vtt),
-            "srt": self._stored(files.srt),
-            "chapters": self._stored(files.chapters_json),
-            "image": self._stored(image) if image is not None else None,
-        }
-        chapters = read_chapters_json(files.chapters_json, duration_ms) if stored["chapters"] else ()
-        if stored["audio"] is None or stored["audio"].name != f"{claim.stem}.mp3":
+        stored = {kind: self._stored(path, required=kind is FileKind.AUDIO) for kind, path in files.paths()}
+        stored[FileKind.IMAGE] = self._stored(image)
+        chapters = read_chapters_json(files.chapters_json, duration_ms) if stored[FileKind.CHAPTERS] else ()
+        audio = stored[FileKind.AUDIO]
+        if audio is None or audio.name != f"{claim.stem}.mp3":
             raise ValueError(f"{files.mp3} is not the claimed stem {claim.stem!r}")
         now = _now()
         summary = summarize(body) if description is None else description
@@ -557,8 +529,8 @@ class Library:
         """Delete a removed episode's files, except any that another episode still uses."""
         in_use = {str(row[0]) for row in self._query("SELECT name FROM files")}
         deleted = []
-        for stored in (record.audio, record.vtt, record.srt, record.chapters_json, record.image):
-            if stored is None or stored.name in in_use:
+        for _kind, stored in record.files():
+            if stored.name in in_use:
                 continue
             path = self.output_dir / stored.name
             try:
@@ -642,11 +614,11 @@ def _record(row: sqlite3.Row, files: dict[str, StoredFile], chapters: tuple[Chap
         published_at=datetime.fromisoformat(str(row["published_at"])),
         updated_at=datetime.fromisoformat(str(row["updated_at"])),
         duration_ms=int(row["duration_ms"]),
-        audio=files.get("audio") or StoredFile(f"{row['stem']}.mp3", 0),
-        vtt=files.get("vtt"),
-        srt=files.get("srt"),
-        chapters_json=files.get("chapters"),
-        image=files.get("image"),
+        audio=files.get(FileKind.AUDIO) or StoredFile(f"{row['stem']}.mp3", 0),
+        vtt=files.get(FileKind.VTT),
+        srt=files.get(FileKind.SRT),
+        chapters_json=files.get(FileKind.CHAPTERS),
+        image=files.get(FileKind.IMAGE),
         chapters=chapters,
     )
 

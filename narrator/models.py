@@ -6,6 +6,7 @@ Times are integer milliseconds (``_ms``), sizes bytes (``_bytes``), paths
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -42,7 +43,8 @@ class Article:
     dropped: tuple[str, ...] = ()
     """Page chrome that was recognised and left out, for reporting."""
     text_hash: str = ""
-    """SHA-256 of the decoded input text (of a web page: of the article found in it)."""
+    """Identifies the article's text: equal hashes, the same text to narrate. SHA-256 of a file's
+    decoded text, or of the article found in a web page (see ``readers.base``)."""
     language: str = "en"
     """BCP 47 language tag of the text."""
     date: str = ""
@@ -147,6 +149,16 @@ class Timeline:
     loudness: Loudness
 
 
+class FileKind(StrEnum):
+    """The kinds of file an episode has (the library's ``files.kind``)."""
+
+    AUDIO = "audio"
+    VTT = "vtt"
+    SRT = "srt"
+    CHAPTERS = "chapters"
+    IMAGE = "image"
+
+
 @dataclass(frozen=True, slots=True)
 class EpisodeFiles:
     """The files of one episode, all sharing one stem."""
@@ -155,6 +167,13 @@ class EpisodeFiles:
     vtt: Path
     srt: Path
     chapters_json: Path
+
+    def paths(self) -> Iterator[tuple[FileKind, Path]]:
+        """Each file with its kind; the MP3 last (so a reader who sees the new MP3 finds its captions)."""
+        yield FileKind.VTT, self.vtt
+        yield FileKind.SRT, self.srt
+        yield FileKind.CHAPTERS, self.chapters_json
+        yield FileKind.AUDIO, self.mp3
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +211,7 @@ class EpisodeRecord:
     source: str
     """Where the article came from: an absolute path or a URL."""
     text_hash: str
-    """SHA-256 of the article's text."""
+    """The article's ``Article.text_hash``."""
     build_key: str
     """Hash of the text and every setting that changes the files; equal keys mean nothing to re-encode."""
     title: str
@@ -222,3 +241,15 @@ class EpisodeRecord:
     @property
     def chapter_count(self) -> int:
         return len(self.chapters)
+
+    def files(self) -> Iterator[tuple[FileKind, StoredFile]]:
+        """Each of the episode's files that exists, with its kind: the MP3 first."""
+        for kind, stored in (
+            (FileKind.AUDIO, self.audio),
+            (FileKind.VTT, self.vtt),
+            (FileKind.SRT, self.srt),
+            (FileKind.CHAPTERS, self.chapters_json),
+            (FileKind.IMAGE, self.image),
+        ):
+            if stored is not None:
+                yield kind, stored

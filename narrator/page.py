@@ -1,6 +1,6 @@
 """The listening page: OUTPUT/index.html, the show and a player for every episode.
 
-``write_feed`` writes it beside feed.xml, so it works on any static host as well
+``pipeline.render`` writes it beside feed.xml, so it works on any static host as well
 as under ``narrator serve``. Everything it needs is inline (no fonts, scripts or
 styles from elsewhere) and every link is relative, so the page keeps working
 wherever the folder is copied. The script only enhances: chapter links are
@@ -18,11 +18,10 @@ import html
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
-from .feed import FEED_NAME, Rendered, ascii_url, clean_text, one_line, paragraphs_html, rendering_key
+from .folder import FEED_NAME, Rendered, rendering_key
+from .markup import ascii_url, clean_text, one_line, paragraphs_html
 from .models import Chapter, EpisodeRecord
-from .show import ShowSettings
-
-PAGE_NAME = "index.html"
+from .podcast import PodcastSettings
 
 _STYLE = """
 :root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fdfdfb;--muted:#595959;--accent:#0a58a8;--line:#d6d6d6}
@@ -221,23 +220,23 @@ def _chapters_html(chapters: Sequence[Chapter], audio_name: str, audio_id: str, 
     )
 
 
-def _section(record: EpisodeRecord, show: ShowSettings, sections: Rendered[str] | None) -> str:
+def _section(record: EpisodeRecord, podcast: PodcastSettings, sections: Rendered[str] | None) -> str:
     if sections is None:
-        return _episode_html(record, show)
-    key = rendering_key(show, record)
+        return _episode_html(record, podcast)
+    key = rendering_key(podcast, record)
     section = sections.get(record.id, key)
     if section is None:
-        section = _episode_html(record, show)
+        section = _episode_html(record, podcast)
         sections.fresh[record.id] = (key, section)
     return section
 
 
-def _episode_html(record: EpisodeRecord, show: ShowSettings) -> str:
+def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
     key = f"e{record.id}"
     title_id, audio_id = f"{key}-title", f"{key}-audio"
     title = one_line(record.title) or record.stem
-    language = record.language or show.language
-    lang = f' lang="{escape(language)}"' if language != show.language else ""
+    language = record.language or podcast.language
+    lang = f' lang="{escape(language)}"' if language != podcast.language else ""
     published = record.published_at
     meta = [
         f'<time datetime="{escape(published.isoformat())}">{published.strftime("%Y-%m-%d")}</time>',
@@ -288,31 +287,31 @@ def _episode_html(record: EpisodeRecord, show: ShowSettings) -> str:
 
 
 def render_page(
-    show: ShowSettings,
+    podcast: PodcastSettings,
     episodes: Sequence[EpisodeRecord],
     *,
     cover_name: str,
     sections: Rendered[str] | None = None,
 ) -> str:
-    """index.html for ``show`` and ``episodes`` (in the order given, newest first), as text.
+    """index.html for ``podcast`` and ``episodes`` (in the order given, newest first), as text.
 
-    ``cover_name`` is the show's cover in the folder. Pure: the same arguments
+    ``cover_name`` is the podcast's cover in the folder. Pure: the same arguments
     give the same page. With ``sections``, an episode's section rendered before
     from the same things is used again (1,000 episodes: 0.4 s to render, 0.1 s
     to reuse), and what is rendered is added to ``sections.fresh``.
     """
-    title = one_line(show.title)
-    description = paragraphs_html(show.description)
-    author = f'<p class="author">by {escape(one_line(show.author))}</p>' if show.author.strip() else ""
-    body = "\n".join(_section(record, show, sections) for record in episodes) or "<p>No episodes yet.</p>"
+    title = one_line(podcast.title)
+    description = paragraphs_html(podcast.description)
+    author = f'<p class="author">by {escape(one_line(podcast.author))}</p>' if podcast.author.strip() else ""
+    body = "\n".join(_section(record, podcast, sections) for record in episodes) or "<p>No episodes yet.</p>"
     return f"""<!doctype html>
-<html lang="{escape(show.language)}">
+<html lang="{escape(podcast.language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
 <title>{escape(title)}</title>
-<meta name="description" content="{escape(one_line(show.description))}">
+<meta name="description" content="{escape(one_line(podcast.description))}">
 <meta name="generator" content="narrator">
 <link rel="alternate" type="application/rss+xml" title="{escape(title)}" href="{href(FEED_NAME)}">
 <link rel="icon" href="data:,">
@@ -328,7 +327,7 @@ def render_page(
 <div class="description">{description}</div>
 <p class="subscribe"><a href="{href(FEED_NAME)}" type="application/rss+xml">Subscribe: podcast feed (RSS)</a></p>
 <div class="feed"><label for="feed-url">Feed address for your podcast app</label>
-<div class="feed-row">{feed_url_field(show.feed_url)}
+<div class="feed-row">{feed_url_field(podcast.feed_url)}
 <button type="button" id="copy-feed" hidden>Copy</button></div>
 <p id="copy-status" class="visually-hidden" role="status"></p></div>
 </div>

@@ -1,8 +1,13 @@
-"""narrate(): read -> segment -> synthesize -> assemble -> encode -> tag and captions -> publish.
+"""The stages of a run, in order; the only module that sees all of Settings.
 
-The only module that sees all of Settings. Every file of an episode is first
-written into a private temporary folder inside the output folder and then renamed
-into place, so an interrupted or failed run leaves what was there untouched.
+``publish`` narrates articles into the podcast folder: plan (what to narrate,
+decided before the folder is touched), prepare the folder, then for each
+article claim it in the library, narrate it, record it and render the feed and
+page. ``Narrator.narrate`` makes one episode: synthesize, assemble, encode,
+tag and caption, and move the files into place. Every file of an episode is
+first written into a private temporary folder inside the output folder and
+then renamed into place, so an interrupted or failed run leaves what was there
+untouched.
 """
 
 from __future__ import annotations
@@ -11,25 +16,26 @@ import datetime as dt
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
-from . import article as article_mod
 from .errors import OutputError
-from .models import Article, Clip, Episode, EpisodeFiles, Script, Timeline
+from .folder import FEED_NAME, episode_files, staging
+from .models import Article, Clip, Episode, Script, Timeline
+from .readers import STDIN, is_url
 from .settings import Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from .cover import Cover
     from .lexicon import Lexicon
-    from .show import Cover, ShowSettings
+    from .library import Claim, Library
+    from .podcast import PodcastSettings
     from .synth import Synthesizer, Workers
     from .tagging import Tags
 
@@ -44,39 +50,236 @@ class Progress:
     finish: Callable[[], None] = lambda: None
 
 
-def slugify(text: str, limit: int = 60) -> str:
-    """A file-name stem: ASCII lowercase words joined by hyphens.
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What happened to one article in a run."""
 
-    >>> slugify("Why fight for Russia? Deaths of North Korean officers"), slugify("Ça va, Zoë!")
-    ('why-fight-for-russia-deaths-of-north-korean-officers', 'ca-va-zoe')
+    mp3: Path
+    duration_ms: int
+    chapters: int
+    captions: int
+    """Caption cues; 0 when the episode was kept as it was."""
+    loudness_lufs: float | None
+    reused: bool
+    """True when neither the article nor the settings changed, so nothing was redone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One article of a run, as planned."""
+
+    article: Article
+    build_key: str
+    """What the episode's files depend on (``Narrator.build_key``)."""
+    script: Script | None
+    """The article segmented, when it is to be narrated; None when the library has it unchanged."""
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def publish(
+    articles: Sequence[Article],
+    settings: Settings,
+    *,
+    as_new: bool = False,
+    progress: Progress = Progress(),
+    workers: Workers | None = None,
+) -> Iterator[Published]:
+    """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
+
+    An article already in the library (same source) is narrated again under its
+    old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
+    The feed is rewritten after every episode, so an interrupted run leaves a
+    feed that matches the files. ``workers``, started early by the caller, are
+    used and closed.
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "episode"
+    from .library import Action, open_library
+    from .podcast import PodcastSettings
+
+    out = settings.output_dir
+    podcast = settings.podcast or PodcastSettings()
+    with Narrator(settings, album=podcast.title, cover_id=cover_identity(podcast), workers=workers) as narrator:
+        steps = plan(narrator, articles, as_new=as_new)
+        prepare_folder(out, podcast, narrator)
+        narrated = False
+        with open_library(out) as library:
+            for step in steps:
+                claim = library.claim(
+                    step.article.source,
+                    slug=slugify(source_stem(step.article)),
+                    text_hash=step.article.text_hash,
+                    build_key=step.build_key,
+                    as_new=as_new,
+                )
+                if claim.action is Action.REUSE and claim.existing is not None:
+                    old = claim.existing
+                    yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
+                    continue
+                episode = narrate_claimed(narrator, library, claim, step, progress)
+                record(library, claim, episode)
+                render(out, podcast, library)
+                narrated = True
+                t = episode.timeline
+                yield Published(
+                    episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
+                )
+            if not narrated and not (out / FEED_NAME).exists():
+                render(out, podcast, library)
 
 
-def episode_files(output_dir: Path, stem: str) -> EpisodeFiles:
-    return EpisodeFiles(
-        mp3=output_dir / f"{stem}.mp3",
-        vtt=output_dir / f"{stem}.vtt",
-        srt=output_dir / f"{stem}.srt",
-        chapters_json=output_dir / f"{stem}.chapters.json",
+def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> list[Step]:
+    """What the run has to do, found before anything is written.
+
+    Everything that can fail on the input fails here: a language that no
+    installed voice speaks, above all (the engines list their voices). The
+    engines start on the first article's sentences at once, before the folder
+    is set up, and the feed's libraries load meanwhile.
+    """
+    keys = [narrator.build_key(article) for article in articles]
+    todo = {id(article) for article in pending(narrator.settings.output_dir, articles, keys, as_new=as_new)}
+    if todo:
+        narrator.synthesizer.warm_up()  # engines start while the articles are segmented
+    else:
+        narrator.stop_early_workers()  # nothing to narrate: engines started early stop now, not at the end
+    steps = [
+        Step(article, key, narrator.segment(article) if id(article) in todo else None)
+        for article, key in zip(articles, keys, strict=True)
+    ]
+    for step in steps:
+        if step.script is not None:
+            narrator.voice_for(step.article)
+    first = next((step for step in steps if step.script is not None), None)
+    if first is not None and first.script is not None:
+        from .warmup import preload
+
+        narrator.start(first.article, first.script)
+        preload()
+    return steps
+
+
+def prepare_folder(out: Path, podcast: PodcastSettings, narrator: Narrator) -> None:
+    """The output folder made, a killed run's leftovers swept, podcast.toml and the cover in place."""
+    from .folder import podcast_path, sweep_stale
+    from .podcast import PodcastSettings, save_podcast
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror or exc})", out) from exc
+    sweep_stale(out)
+    if not podcast_path(out).exists():
+        save_podcast(PodcastSettings(), podcast_path(out))  # the defaults, for the user to edit
+    narrator.publish_cover(podcast, out)
+
+
+def narrate_claimed(narrator: Narrator, library: Library, claim: Claim, step: Step, progress: Progress) -> Episode:
+    """Narrate a claimed article; the claim is given back if that fails."""
+    try:
+        return narrator.narrate(step.article, stem=claim.stem, script=step.script, progress=progress)
+    except BaseException:
+        library.release(claim)
+        raise
+
+
+def record(library: Library, claim: Claim, episode: Episode) -> None:
+    """Put the episode, its files now in place, into the library."""
+    from .library import article_body, article_summary
+
+    article = episode.article
+    library.record(
+        claim,
+        episode.files,
+        title=article.title,
+        author=article.byline,
+        language=article.language,
+        duration_ms=episode.timeline.duration_ms,
+        body=article_body(article),
+        description=article_summary(article),
     )
 
 
-@contextmanager
-def staging(output_dir: Path) -> Iterator[Path]:
-    """A temporary folder inside ``output_dir`` (same file system, so renames are atomic)."""
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        # The pid in the name lets a later run sweep what a killed run left.
-        folder = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=output_dir))
-    except OSError as exc:
-        raise OutputError(f"cannot write to the output folder ({exc.strerror or exc})", output_dir) from exc
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now: datetime | None = None) -> Path:
+    """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
+
+    The cover is put in place first; then the feed and the page are rendered and
+    renamed into place inside the library's write lock, so of two runs finishing
+    together the later one writes a feed with both episodes. The page is
+    rendered in a forked child beside the feed: for a large library they take
+    about as long each (1,000 episodes: 0.3 s apiece), both pure Python. Each
+    episode's renderings are kept in the library, so a rebuild renders only
+    what changed.
+    """
+    import marshal
+
+    from .cover import publish_cover
+    from .executor import aside
+    from .feed import render_feed
+    from .folder import PAGE_NAME, Rendered, renderings_to_keep, write_atomic
+    from .page import render_page
+
+    cover_name = publish_cover(output_dir, image=podcast.cover, title=podcast.title).path.name
+    path, page_path = output_dir / FEED_NAME, output_dir / PAGE_NAME
+    with library.locked():
+        guid = feed_guid(podcast, library)
+        episodes = library.episodes()
+
+        known = library.rendered()
+        sections = Rendered({episode: (key, section) for episode, (key, _, section) in known.items()})
+
+        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
+        def write_page() -> bytes:
+            write_atomic(page_path, render_page(podcast, episodes, cover_name=cover_name, sections=sections).encode())
+            return marshal.dumps(sections.fresh)  # for this process to keep, when this runs in a child
+
+        finish_page = aside(write_page)
+        items = Rendered({episode: (key, item) for episode, (key, item, _) in known.items()})
+        try:
+            data = render_feed(
+                podcast,
+                episodes,
+                cover_name=cover_name,
+                guid=guid,
+                build_date=now or datetime.now(UTC).replace(microsecond=0),
+                items=items,
+            )
+        except BaseException:
+            finish_page()  # the child is let finish, not left behind
+            raise
+        fresh_sections = finish_page()
+        if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
+            fresh_sections = write_page()
+        write_atomic(path, data)
+        library.keep_rendered(renderings_to_keep(known, items.fresh, marshal.loads(fresh_sections)))
+    return path
+
+
+#: Library meta key under which the podcast:guid is kept once the feed has a public URL.
+GUID_META_KEY = "podcast_guid"
+
+
+def feed_guid(podcast: PodcastSettings, library: Library) -> str:
+    """The podcast:guid: the one set in podcast.toml, else the one kept in the library, else a new one.
+
+    Podcasting 2.0 asks that the GUID never change, even when the feed moves, so
+    the first one derived from a public feed URL is kept in the library. While
+    the feed is only on this machine (the default base URL) it is not kept.
+    """
+    from .feed import podcast_guid
+    from .podcast import is_public_url
+
+    if podcast.guid:
+        return podcast.guid
+    kept = library.get_meta(GUID_META_KEY)
+    if kept:
+        return kept
+    guid = podcast_guid(podcast.feed_url)
+    if is_public_url(podcast.base_url):
+        library.set_meta(GUID_META_KEY, guid)
+    return guid
+
+
+# --- one episode ------------------------------------------------------------------------
 
 
 class Narrator:
@@ -105,32 +308,34 @@ class Narrator:
         self._started: tuple[Article, Iterator[Clip]] | None = None
         self._progress = Progress()
 
+    def __enter__(self) -> Narrator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._synthesizer is not None:
+            self._synthesizer.close()
+        self.stop_early_workers()
+
+    def stop_early_workers(self) -> None:
+        """Stop engines started early that no synthesizer took on."""
+        if self._workers is not None and self._synthesizer is None:
+            self._workers.close()
+
     @property
     def cover(self) -> Cover | None:
         if self._cover_future is not None:
             self._cover, self._cover_future = self._cover_future.result(), None
         return self._cover
 
-    def publish_cover(self, show: ShowSettings, out: Path) -> None:
-        """Put the podcast's cover in place; drawing one (0.2 s) happens beside synthesis, on a thread."""
-        from .show import publish_cover
+    def publish_cover(self, podcast: PodcastSettings, out: Path) -> None:
+        """Put the podcast's cover in place; drawing one (0.02 s) happens beside synthesis."""
+        from .cover import publish_cover
+        from .executor import in_background
 
-        if show.cover is not None:  # the user's image: checked now, so a bad one stops the run early
-            self._cover = publish_cover(show, out)
+        if podcast.cover is not None:  # the user's image: checked now, so a bad one stops the run early
+            self._cover = publish_cover(out, image=podcast.cover, title=podcast.title)
             return
-        import threading
-        from concurrent.futures import Future
-
-        future: Future[Cover] = Future()
-
-        def draw() -> None:
-            try:
-                future.set_result(publish_cover(show, out))
-            except BaseException as exc:  # delivered to whoever asks for the cover
-                future.set_exception(exc)
-
-        threading.Thread(target=draw, name="narrator-cover", daemon=True).start()
-        self._cover_future = future
+        self._cover_future = in_background(lambda: publish_cover(out, image=None, title=podcast.title), "cover")
 
     @property
     def lexicon(self) -> Lexicon:
@@ -150,13 +355,6 @@ class Narrator:
         from .language import choose_voice, voices_of
 
         return choose_voice(article.language, voices_of(self.synthesizer))
-
-    def __enter__(self) -> Narrator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._synthesizer is not None:
-            self._synthesizer.close()
 
     @property
     def synthesizer(self) -> Synthesizer:
@@ -200,10 +398,13 @@ class Narrator:
         clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
         progress.start(article.title, sum(len(sentence.chunks) for sentence in script.sentences()))
         # Imported only now, while the engines work.
-        from .assemble import Pauses, StreamEncoder, assemble
+        from .assemble import Pauses, assemble
         from .captions import render_chapters_json, render_srt, render_vtt
+        from .encode import StreamEncoder
         from .tagging import write_tags
+        from .warmup import return_freed_memory
 
+        return_freed_memory()
         output_dir = settings.output_dir
         final = episode_files(output_dir, stem)
         with staging(output_dir) as work:
@@ -234,8 +435,8 @@ class Narrator:
                 encoding="utf-8",
             )
             # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
-            for name in ("vtt", "srt", "chapters_json", "mp3"):
-                os.replace(getattr(staged, name), getattr(final, name))
+            for (_kind, staged_path), (_, final_path) in zip(staged.paths(), final.paths(), strict=True):
+                os.replace(staged_path, final_path)
         return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
 
     def _tags(self, article: Article, script: Script, timeline: Timeline) -> Tags:
@@ -285,117 +486,17 @@ class Narrator:
         return build_key(article.text_hash, parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Published:
-    """What happened to one article in a run."""
-
-    mp3: Path
-    duration_ms: int
-    chapters: int
-    captions: int
-    """Caption cues; 0 when the episode was kept as it was."""
-    loudness_lufs: float | None
-    reused: bool
-    """True when neither the article nor the settings changed, so nothing was redone."""
+# --- helpers ---------------------------------------------------------------------------
 
 
-def publish(
-    articles: Sequence[Article],
-    settings: Settings,
-    *,
-    as_new: bool = False,
-    progress: Progress = Progress(),
-    workers: Workers | None = None,
-) -> Iterator[Published]:
-    """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
-
-    An article already in the library (same source) is narrated again under its
-    old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
-    The feed is rewritten after every episode, so an interrupted run leaves a
-    feed that matches the files. ``workers``, started early by the caller, are
-    used and closed.
-    """
-    from .library import Action, article_body, article_summary, open_library
-    from .show import FEED_NAME, ShowSettings, save_show, show_path
-
-    out = settings.output_dir
-    show = settings.show or ShowSettings()
-    with Narrator(settings, album=show.title, cover_id=cover_identity(show), workers=workers) as narrator:
-        keys = [narrator.build_key(article) for article in articles]
-        todo = pending(out, articles, keys, as_new=as_new)
-        if todo:
-            narrator.synthesizer.warm_up()  # engines start while the articles are segmented
-        elif workers is not None:
-            workers.close()  # nothing to narrate: engines started early stop now, not at the end
-        scripts = {id(article): narrator.segment(article) for article in todo}
-        # Everything that can fail on the input fails before the folder is touched: here, a
-        # language that no installed voice speaks (the engines list their voices).
-        for article in todo:
-            narrator.voice_for(article)
-        if todo:  # the first article's sentences go to the engines now, before the folder is set up
-            narrator.start(todo[0], scripts[id(todo[0])])
-            from . import feed  # noqa: F401 (feedgen loads while the engines work)
-
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create the output folder ({exc.strerror or exc})", out) from exc
-        sweep_stale(out)
-        if not show_path(out).exists():
-            save_show(ShowSettings(), show_path(out))  # the defaults, for the user to edit
-        narrator.publish_cover(show, out)
-        changed = False
-        with open_library(out) as library:
-            for article, key in zip(articles, keys, strict=True):
-                claim = library.claim(
-                    article.source,
-                    slug=slugify(source_stem(article)),
-                    text_hash=article.text_hash,
-                    build_key=key,
-                    as_new=as_new,
-                )
-                if claim.action is Action.REUSE and claim.existing is not None:
-                    old = claim.existing
-                    yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
-                    continue
-                try:
-                    script = scripts.get(id(article))
-                    episode = narrator.narrate(article, stem=claim.stem, script=script, progress=progress)
-                except BaseException:
-                    library.release(claim)
-                    raise
-                library.record(
-                    claim,
-                    episode.files,
-                    title=article.title,
-                    author=article.byline,
-                    language=article.language,
-                    duration_ms=episode.timeline.duration_ms,
-                    body=article_body(article),
-                    description=article_summary(article),
-                )
-                from .feed import write_feed
-
-                write_feed(out, show, library)
-                changed = True
-                t = episode.timeline
-                yield Published(
-                    episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
-                )
-            if not changed and not (out / FEED_NAME).exists():
-                from .feed import write_feed
-
-                write_feed(out, show, library)
-
-
-def cover_identity(show: ShowSettings) -> str:
+def cover_identity(podcast: PodcastSettings) -> str:
     """What the episodes' cover art depends on, known before the cover is published."""
-    if show.cover is None:
-        return f"drawn:{show.title}"
+    if podcast.cover is None:
+        return f"drawn:{podcast.title}"
     try:
-        return hashlib.sha256(show.cover.read_bytes()).hexdigest()
+        return hashlib.sha256(podcast.cover.read_bytes()).hexdigest()
     except OSError:
-        return f"missing:{show.cover}"  # publishing it will say what is wrong
+        return f"missing:{podcast.cover}"  # publishing it will say what is wrong
 
 
 def pending(out: Path, articles: Sequence[Article], keys: Sequence[str], *, as_new: bool) -> list[Article]:
@@ -412,43 +513,20 @@ def pending(out: Path, articles: Sequence[Article], keys: Sequence[str], *, as_n
         ]
 
 
-def sweep_stale(output_dir: Path) -> None:
-    """Remove temporary folders that runs killed before they could clean up left behind."""
-    from .library import pid_alive
+def slugify(text: str, limit: int = 60) -> str:
+    """A file-name stem: ASCII lowercase words joined by hyphens.
 
-    for folder in output_dir.glob(".tmp-*"):
-        pid = folder.name.split("-")[1] if folder.name.count("-") >= 2 else ""
-        if folder.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def read(
-    source: Path | str,
-    *,
-    fmt: str | None = None,
-    language: str = "",
-    default_language: str = "en",
-    stdin: BinaryIO | None = None,
-) -> Article:
-    """Read one input (a file, a web address or ``-`` for stdin) into an Article in its language.
-
-    The language is ``language`` (--language) when given, else what the input
-    declares, else what the detector makes of the text, else ``default_language``.
-    InputError names the input when it cannot be narrated.
+    >>> slugify("Why fight for Russia? Deaths of North Korean officers"), slugify("Ça va, Zoë!")
+    ('why-fight-for-russia-deaths-of-north-korean-officers', 'ca-va-zoe')
     """
-    from .language import detect_language
-
-    found = article_mod.read_input(source, fmt=article_mod.InputFormat(fmt) if fmt else None, stdin=stdin)
-    tag = language or found.language
-    if not tag:
-        text = "\n\n".join([found.title, *(block.text for block in found.blocks)])
-        tag = detect_language(text, fallback=default_language)
-    return replace(found, language=tag)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "episode"
 
 
 def source_stem(article: Article) -> str:
     """What a new episode's file names are made from: the file's name, or the title for stdin and web pages."""
-    if article.source == article_mod.STDIN or article_mod.is_url(article.source):
+    if article.source == STDIN or is_url(article.source):
         return article.title
     return Path(article.source).stem
 
@@ -458,6 +536,6 @@ def source_label(source: str) -> str:
     >>> source_label("/home/me/news/ferry.md"), source_label("-"), source_label("https://example.org/a")
     ('ferry.md', 'standard input', 'https://example.org/a')
     """
-    if source == article_mod.STDIN:
+    if source == STDIN:
         return "standard input"
-    return source if article_mod.is_url(source) else Path(source).name
+    return source if is_url(source) else Path(source).name

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .article import strip_credit
 from .models import Article, BlockKind, ChapterPlan, Paragraph, Script, Sentence
+from .readers.text import strip_credit
 
 if TYPE_CHECKING:
     from .lexicon import Lexicon

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import NarratorError, ServeError
-from .feed import CHAPTERS_MIME, FEED_NAME, MIME_TYPES
-from .page import PAGE_NAME
+from .folder import FEED_NAME, MIME_TYPES, PAGE_NAME, write_atomic
+from .models import FileKind
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 #: Content-Type by suffix for the files a podcast folder publishes. Text types say their charset;
 #: the JSON chapters file has its own type (Podcasting 2.0 jsonChapters.md).
 PUBLIC_TYPES: dict[str, str] = {
-    ".mp3": MIME_TYPES["audio"],
-    ".vtt": MIME_TYPES["vtt"] + "; charset=utf-8",
-    ".srt": MIME_TYPES["srt"] + "; charset=utf-8",
+    ".mp3": MIME_TYPES[FileKind.AUDIO],
+    ".vtt": MIME_TYPES[FileKind.VTT] + "; charset=utf-8",
+    ".srt": MIME_TYPES[FileKind.SRT] + "; charset=utf-8",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
@@ -97,7 +97,7 @@ def content_type(name: str) -> str | None:
         return FEED_TYPE
     lower = name.lower()
     if lower.endswith(CHAPTERS_SUFFIX):
-        return CHAPTERS_MIME
+        return MIME_TYPES[FileKind.CHAPTERS]
     return PUBLIC_TYPES.get(os.path.splitext(lower)[1])
 
 
@@ -148,7 +148,7 @@ def serve_base_url(written_for: str, *, host: str, port: int, override: str | No
     >>> serve_base_url("http://localhost:8000/", host="0.0.0.0", port=9000, override="http://192.168.1.5:9000")
     'http://192.168.1.5:9000/'
     """
-    from .show import is_public_url, normalize_base_url
+    from .podcast import is_public_url, normalize_base_url
 
     if override:
         return normalize_base_url(override)
@@ -235,7 +235,6 @@ class Rendition:
     def make(self) -> None:
         """Make both files now (ServeError when the folder's feed cannot be read)."""
         from .page import feed_url_field
-        from .show import write_atomic
 
         state = self._state()
         try:

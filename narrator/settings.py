@@ -11,7 +11,7 @@ from .errors import SettingsError
 
 if TYPE_CHECKING:
     from .lexicon import Lexicon
-    from .show import ShowSettings
+    from .podcast import PodcastSettings
 
 DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE_WPM = 175
@@ -37,12 +37,31 @@ class Settings:
     cache_max_bytes: int = 512 * 1024 * 1024
     timeout_s: float = 60.0
     """How long the engine may take over one sentence before the run stops."""
-    show: ShowSettings | None = None
+    podcast: PodcastSettings | None = None
     """The podcast's settings (podcast.toml and its flags); None outside a podcast folder."""
     language: str = ""
     """BCP 47 tag every article is read in (--language); empty: each article's own."""
     lexicon: Lexicon | None = None
     """How words are said: --lexicon over the podcast's lexicon.toml over the built-in entries; None: built-in only."""
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """``--jobs``: at least 1; not given, one per core."""
+    from .executor import default_jobs
+
+    if jobs is not None and jobs < 1:
+        raise SettingsError(f"--jobs must be at least 1, not {jobs}")
+    return jobs or default_jobs()
+
+
+def language_tag(value: str | None, flag: str = "--language") -> str:
+    """A language flag's value as a BCP 47 tag; "" when not given (None); SettingsError when it is not one."""
+    from .language import normalize_tag
+
+    tag = normalize_tag(value or "")
+    if value is not None and not tag:
+        raise SettingsError(f"{flag} must be a language tag such as en, de or pt-BR, not {value!r}")
+    return tag
 
 
 def resolve(
@@ -55,7 +74,7 @@ def resolve(
     cache_dir: Path | None = None,
     no_cache: bool = False,
     engine: str = DEFAULT_ENGINE,
-    show: dict[str, Any] | None = None,
+    podcast: dict[str, Any] | None = None,
     language: str | None = None,
     lexicon: Path | None = None,
 ) -> Settings:
@@ -64,10 +83,9 @@ def resolve(
     Nothing is written: podcast.toml is created when the first episode is published.
     """
     from .cache import default_cache_dir
-    from .language import normalize_tag
-    from .lexicon import LEXICON_NAME, load_lexicon
-    from .show import resolve_show
-    from .synth import default_jobs
+    from .folder import LEXICON_FILE
+    from .lexicon import load_lexicon
+    from .podcast import resolve_podcast
 
     rate = DEFAULT_RATE_WPM if rate_wpm is None else rate_wpm
     if not 80 <= rate <= 450:
@@ -75,16 +93,12 @@ def resolve(
     bitrate = DEFAULT_BITRATE_KBPS if bitrate_kbps is None else bitrate_kbps
     if bitrate not in BITRATES_KBPS:
         raise SettingsError(f"--bitrate must be one of {', '.join(map(str, BITRATES_KBPS))} kb/s, not {bitrate}")
-    if jobs is not None and jobs < 1:
-        raise SettingsError(f"--jobs must be at least 1, not {jobs}")
     try:
         timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
     except ValueError:
         raise SettingsError("NARRATOR_ENGINE_TIMEOUT must be a number of seconds") from None
-    tag = normalize_tag(language or "")
-    if language and not tag:
-        raise SettingsError(f"--language must be a language tag such as en, de or pt-BR, not {language!r}")
-    podcast_lexicon = output_dir / LEXICON_NAME
+    tag = language_tag(language or None)  # --language "" reads each article in its own language
+    podcast_lexicon = output_dir / LEXICON_FILE
     lexicon_files = [podcast_lexicon] if podcast_lexicon.is_file() else []
     if lexicon is not None:
         lexicon_files.append(lexicon)  # a missing --lexicon file is an error; a podcast without lexicon.toml is not
@@ -94,10 +108,10 @@ def resolve(
         voice=voice or "",
         rate_wpm=rate,
         bitrate_kbps=bitrate,
-        jobs=jobs or default_jobs(),
+        jobs=resolve_jobs(jobs),
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
         timeout_s=timeout,
-        show=resolve_show(output_dir, create=False, **(show or {})),
+        podcast=resolve_podcast(output_dir, create=False, **(podcast or {})),
         language=tag,
         lexicon=load_lexicon(lexicon_files),
     )

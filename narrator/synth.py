@@ -9,22 +9,21 @@ result is checked: no audio is an error, never a silent gap.
 from __future__ import annotations
 
 import array
-import contextlib
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .cache import ClipCache, clip_key
 from .engines import Engine, Voice, create_engine, engine_version
 from .errors import NarratorError, SynthesisError
+from .executor import WorkerPool
 from .models import Clip
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Future
 
 #: Samples quieter than this (about -54 dBFS) count as silence when trimming a clip.
 SILENCE_THRESHOLD = 64
@@ -86,30 +85,31 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
 
 # --- worker side -------------------------------------------------------------------
 
-_worker_engine: Engine | None = None
+_worker_engine: tuple[str, Engine] | None = None
 
 
-def _init_worker(engine_name: str, scratch: str) -> None:
-    import gc
-    import signal
-    import tempfile
+def _init_worker(engine_name: str) -> None:
+    """Start this worker's engine now, before it is given any text."""
+    worker_engine(engine_name)
 
+
+def worker_engine(engine_name: str) -> Engine:
+    """This process's engine, created on first use and kept: one engine per worker process."""
     global _worker_engine
-    gc.enable()  # the parent may have paused collections while starting up; what it made is frozen
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    tempfile.tempdir = scratch  # the engine's files go where the parent cleans up, even if this worker is killed
-    _worker_engine = create_engine(engine_name)
+    if _worker_engine is None or _worker_engine[0] != engine_name:
+        _worker_engine = (engine_name, create_engine(engine_name))
+    return _worker_engine[1]
 
 
-def _describe() -> tuple[tuple[Voice, ...], str, str]:
-    assert _worker_engine is not None
-    return _worker_engine.voices(), _worker_engine.default_voice(), _worker_engine.version
+def _describe(engine_name: str) -> tuple[tuple[Voice, ...], str, str]:
+    engine = worker_engine(engine_name)
+    return engine.voices(), engine.default_voice(), engine.version
 
 
 def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: str) -> Clip:
-    assert _worker_engine is not None
+    engine = worker_engine(voicing.engine)
     for _attempt in range(2):
-        audio = _worker_engine.synthesize(text, voicing.voice, voicing.rate)
+        audio = engine.synthesize(text, voicing.voice, voicing.rate)
         pcm = trim_silence(audio.pcm, audio.sample_rate)
         if pcm:
             clip = Clip(pcm=pcm, sample_rate=audio.sample_rate)
@@ -122,95 +122,23 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
 # --- parent side -------------------------------------------------------------------
 
 
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-def _noop() -> None:
-    return None
-
-
-class Workers:
+class Workers(WorkerPool):
     """Worker processes, one engine each, started before the work is known.
 
     They are forked at once and initialise their engines (about 0.1 s) while
     this process reads and segments the articles; the first one ready lists the
-    engine's voices. Their temporary files live in a folder this process owns
-    and removes, even when a worker had to be killed.
+    engine's voices.
     """
 
     def __init__(self, engine: str, jobs: int) -> None:
-        import multiprocessing
-        import shutil
-        import tempfile
-        import threading
-        import weakref
-        from concurrent.futures import ProcessPoolExecutor
-
+        super().__init__(jobs, _init_worker, (engine,))
         self.engine = engine
-        self.jobs = max(1, jobs)
-        self._busy = 0
-        """Tasks given and not yet finished: closing waits only for these."""
-        self._lock = threading.Lock()
-        self.scratch = tempfile.mkdtemp(prefix="narrator-engines-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
-        # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=self.jobs,
-            mp_context=multiprocessing.get_context(method),
-            initializer=_init_worker,
-            initargs=(engine, self.scratch),
-        )
-        self._described = self.pool.submit(_describe)
-        for _ in range(self.jobs - 1):  # with spawn, workers start one per submitted task
-            self.pool.submit(_noop)
+        self._described = self.submit(_describe, engine, wait_on_close=False)
+        self.start_all(given=1)
 
     def describe(self, timeout_s: float) -> tuple[tuple[Voice, ...], str, str]:
         """The engine's voices, its default voice's id and its version, as the first worker ready lists them."""
         return _result(self._described, "", timeout_s)
-
-    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
-        if self.pool is None:
-            raise SynthesisError("the speech engines were stopped")
-        with self._lock:
-            self._busy += 1
-        try:
-            future = self.pool.submit(fn, *args)
-        except BaseException:
-            with self._lock:
-                self._busy -= 1
-            raise
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _future: Future[Any]) -> None:
-        with self._lock:
-            self._busy -= 1
-
-    def close(self) -> None:
-        """Let the workers finish what they were given and go; idle ones are stopped at once."""
-        with self._lock:
-            idle = self._busy == 0
-        if idle:  # every result is in (and every cache file written): nothing to wait for
-            self.kill()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
-        self._cleanup()
-
-    def kill(self) -> None:
-        """Stop the workers at once: a stuck engine never returns from its call."""
-        pool, self.pool = self.pool, None
-        if pool is not None:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                with contextlib.suppress(OSError, AttributeError):
-                    process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-        self._cleanup()
 
 
 class Synthesizer:
@@ -255,7 +183,7 @@ class Synthesizer:
 
     def warm_up(self) -> Workers:
         """Start the worker processes now (each initialises its engine in the background)."""
-        if self._workers is None or self._workers.pool is None:
+        if self._workers is None or not self._workers.running:
             self._workers = Workers(self.voicing.engine, self.jobs)
         return self._workers
 

@@ -25,7 +25,7 @@ import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.assemble import CODEC_DELAY_SAMPLES, TARGET_LUFS, Encoded, Pauses, assemble
+from narrator.assemble import Pauses, assemble
 from narrator.captions import (
     chapters_document,
     format_srt_time,
@@ -34,6 +34,7 @@ from narrator.captions import (
     render_srt,
     render_vtt,
 )
+from narrator.encode import CODEC_DELAY_SAMPLES, TARGET_LUFS, Encoded
 from narrator.models import Article, Block, BlockKind, Chapter, Clip, Cue, Script, Timeline
 from narrator.segment import segment_article
 
@@ -295,7 +296,7 @@ def test_chapters_start_in_silence_before_their_first_cue(paragraphs: list[list[
 def test_stitched_loudness_is_measured_as_dual_mono(tmp_path: Path) -> None:
     import pyebur128
 
-    from narrator.assemble import StreamEncoder
+    from narrator.encode import StreamEncoder
 
     # One paragraph: no pause long enough to fix the gain early, so the whole spool is measured.
     script = segment_article(article_of([["One sentence here.", "Another one there."] * 6]), rate_wpm=175)

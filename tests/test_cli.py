@@ -363,8 +363,8 @@ def test_bad_settings_are_one_line(
 
 
 def test_work_is_likely_without_a_library_or_with_anything_newer_than_it(tmp_path: Path) -> None:
-    from narrator.cli import work_likely
     from narrator.library import library_path
+    from narrator.warmup import work_likely
 
     out = tmp_path / "out"
     folder = tmp_path / "articles"

@@ -35,8 +35,8 @@ import webvtt
 from click.testing import CliRunner
 from mutagen.id3 import ID3, CTOCFlags
 
-from narrator.article import read_article
 from narrator.cli import main
+from narrator.readers.text import read_article
 from narrator.segment import caption_title, segment_article
 
 TESTS = Path(__file__).parent

@@ -32,24 +32,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from narrator.article import read_article
+from narrator.cover import publish_cover
 from narrator.errors import OutputError
 from narrator.feed import (
-    FEED_NAME,
     ITUNES_NS,
     PODCAST_NS,
     PSC_NS,
-    Rendered,
-    clean_text,
     describe,
-    feed_guid,
     format_timestamp,
-    one_line,
     podcast_guid,
     render_feed,
-    rendering_key,
-    write_feed,
 )
+from narrator.folder import FEED_NAME, Rendered, rendering_key
 from narrator.library import (
     Action,
     Library,
@@ -58,8 +52,11 @@ from narrator.library import (
     open_library,
     read_chapters_json,
 )
+from narrator.markup import clean_text, one_line
 from narrator.models import Chapter, EpisodeFiles, EpisodeRecord, StoredFile
-from narrator.show import APPLE_CATEGORIES, ShowSettings, publish_cover, validate
+from narrator.pipeline import feed_guid, render
+from narrator.podcast import APPLE_CATEGORIES, PodcastSettings, validate
+from narrator.readers.text import read_article
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data" / "feed"
@@ -68,7 +65,7 @@ BASE = "https://podcasts.example.com/narrator/"
 NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS, "psc": PSC_NS, "atom": "http://www.w3.org/2005/Atom"}
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 SHOW = validate(
-    ShowSettings(
+    PodcastSettings(
         title="Narrated World News",
         description="Long reads from around the world, narrated offline.",
         author="Narrator Desk",
@@ -116,7 +113,7 @@ def seed_library(seed_episode: Any, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copytree(seed_episode.output_dir, out)
     with open_library(out) as lib:
         record_seed(lib, seed_episode.stem, "seed-key")
-    publish_cover(SHOW, out)
+    publish_cover(out, image=SHOW.cover, title=SHOW.title)
     return out
 
 
@@ -130,8 +127,8 @@ class Published:
     def feed_path(self) -> Path:
         return self.out / FEED_NAME
 
-    def write(self, show: ShowSettings = SHOW) -> bytes:
-        write_feed(self.out, show, self.library)
+    def write(self, show: PodcastSettings = SHOW) -> bytes:
+        render(self.out, show, self.library)
         return self.feed_path.read_bytes()
 
 
@@ -370,7 +367,7 @@ def test_an_owner_without_a_name_is_named_after_the_show(published: Published) -
 
 def test_a_local_feed_url_is_not_kept_as_the_podcast_guid(tmp_path: Path) -> None:
     with open_library(tmp_path) as lib:
-        local = ShowSettings()
+        local = PodcastSettings()
         assert feed_guid(local, lib) == podcast_guid("http://localhost:8000/feed.xml")
         assert lib.get_meta("podcast_guid") is None
         public = dataclasses.replace(local, base_url="https://example.com/")
@@ -593,9 +590,9 @@ def test_a_failed_write_leaves_the_old_feed(published: Published, monkeypatch: p
 GOLDEN_INPUTS = sorted(DATA.glob("*.json"))
 
 
-def load_golden_input(path: Path) -> tuple[ShowSettings, list[EpisodeRecord], dict[str, Any]]:
+def load_golden_input(path: Path) -> tuple[PodcastSettings, list[EpisodeRecord], dict[str, Any]]:
     spec = json.loads(path.read_text(encoding="utf-8"))
-    show = validate(ShowSettings(**spec["show"]))
+    show = validate(PodcastSettings(**spec["show"]))
     episodes = []
     for item in spec["episodes"]:
         files = {
@@ -651,7 +648,7 @@ def all_urls(data: bytes) -> list[str]:
     return urls
 
 
-def w3c_problems(data: bytes, show: ShowSettings = SHOW) -> list[str]:
+def w3c_problems(data: bytes, show: PodcastSettings = SHOW) -> list[str]:
     """The rules the W3C Feed Validation Service applies to RSS 2.0 with iTunes tags, plus Apple's current ones.
 
     From the validator's docs (validator.w3.org/feed/docs): required channel elements, RFC 822

@@ -345,15 +345,15 @@ WORKER = r"""
 import sys, time
 from pathlib import Path
 from narrator.captions import render_chapters_json
-from narrator.feed import write_feed
+from narrator.pipeline import render
 from narrator.library import open_library
 from narrator.models import Chapter, EpisodeFiles
-from narrator.show import ShowSettings
+from narrator.podcast import PodcastSettings
 
 out, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 while not (out / "go").exists():
     time.sleep(0.002)
-show = ShowSettings(base_url="https://example.com/")
+show = PodcastSettings(base_url="https://example.com/")
 i = 0
 with open_library(out) as lib:
     while count < 0 or i < count:
@@ -366,7 +366,7 @@ with open_library(out) as lib:
         files.chapters_json.write_text(render_chapters_json((Chapter(0, 1000, f"{name} {i}"),), title=stem,
                                        author="", podcast_name="", file_name=stem + ".mp3"))
         lib.record(claim, files, title=f"{name} {i}", author="", language="en", duration_ms=1000, body="Text.")
-        write_feed(out, show, lib)
+        render(out, show, lib)
         i += 1
 """
 
@@ -393,9 +393,10 @@ def test_two_processes_writing_at_once_both_end_up_in_library_and_feed(tmp_path:
     out = tmp_path / "out"
     with open_library(out):
         pass
-    from narrator.show import ShowSettings, publish_cover
+    from narrator.cover import publish_cover
+    from narrator.podcast import PodcastSettings
 
-    publish_cover(ShowSettings(), out)  # drawn once here, not by both workers
+    publish_cover(out, image=None, title=PodcastSettings().title)  # drawn once here, not by both workers
     workers = [start_worker(out, name, 12) for name in ("left", "right")]
     (out / "go").touch()
     for worker in workers:
@@ -417,11 +418,11 @@ def test_a_run_killed_at_any_moment_leaves_a_working_library_and_feed(tmp_path: 
     out = tmp_path / "out"
     with open_library(out) as lib:
         add(lib, "/articles/before.txt", slug="before", title="before")
-        from narrator.feed import write_feed
-        from narrator.show import ShowSettings
+        from narrator.pipeline import render
+        from narrator.podcast import PodcastSettings
 
-        show = ShowSettings(base_url="https://example.com/")
-        write_feed(out, show, lib)
+        show = PodcastSettings(base_url="https://example.com/")
+        render(out, show, lib)
     worker = start_worker(out, "killed", -1)
     (out / "go").touch()
     deadline = time.monotonic() + 60
@@ -437,7 +438,7 @@ def test_a_run_killed_at_any_moment_leaves_a_working_library_and_feed(tmp_path: 
     with open_library(out) as lib:
         assert {"before", *titles} <= {r.title for r in lib.episodes()}
         add(lib, "/articles/after.txt", slug="after", title="after")
-        write_feed(out, show, lib)
+        render(out, show, lib)
         assert sorted(feed_items(out)) == sorted(r.title for r in lib.episodes())
         for stored in lib.episodes():
             assert (out / stored.audio.name).stat().st_size == stored.audio.size_bytes

@@ -24,21 +24,22 @@ from click.testing import CliRunner
 
 from narrator.cli import main
 from narrator.errors import OutputError
+from narrator.folder import PAGE_NAME
 from narrator.library import open_library
 from narrator.models import Chapter, EpisodeRecord, StoredFile
-from narrator.page import PAGE_NAME, render_page
-from narrator.show import ShowSettings, resolve_show, validate
+from narrator.page import render_page
+from narrator.podcast import PodcastSettings, resolve_podcast, validate
 
 DATA = Path(__file__).parent / "data"
 GOLDEN_INPUTS = sorted((DATA / "feed").glob("*.json"))
 GOLDEN_DIR = DATA / "page"
-SHOW = validate(ShowSettings(title="Morning reads", base_url="https://example.org/pod/", language="en"))
+SHOW = validate(PodcastSettings(title="Morning reads", base_url="https://example.org/pod/", language="en"))
 
 
-def load_library(path: Path) -> tuple[ShowSettings, list[EpisodeRecord], dict[str, Any]]:
+def load_library(path: Path) -> tuple[PodcastSettings, list[EpisodeRecord], dict[str, Any]]:
     """A show and its episodes from the feed tests' hand-written NAME.json."""
     spec = json.loads(path.read_text(encoding="utf-8"))
-    show = validate(ShowSettings(**spec["show"]))
+    show = validate(PodcastSettings(**spec["show"]))
     episodes = []
     for item in spec["episodes"]:
         kinds = ("audio", "vtt", "srt", "chapters_json", "image")
@@ -329,7 +330,7 @@ def test_the_feed_command_writes_the_page_beside_the_feed(tmp_path: Path, seed_e
     result = CliRunner().invoke(main, ["feed", "-o", str(folder)])
     assert result.exit_code == 0, result.output
     with open_library(folder, create=False) as library:
-        expected = render_page(resolve_show(folder, create=False), library.episodes(), cover_name="cover.jpg")
+        expected = render_page(resolve_podcast(folder, create=False), library.episodes(), cover_name="cover.jpg")
     assert (folder / PAGE_NAME).read_text(encoding="utf-8") == expected
     assert oct((folder / PAGE_NAME).stat().st_mode & 0o777) == "0o644"
 
@@ -355,11 +356,11 @@ def test_a_failed_write_leaves_the_old_page(
     def fail(src: Any, dst: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    from narrator.feed import write_feed
+    from narrator.pipeline import render
 
     monkeypatch.setattr(os, "replace", fail)
     with open_library(folder, create=False) as library, pytest.raises(OutputError, match="No space left"):
-        write_feed(folder, dataclasses.replace(resolve_show(folder, create=False), title="Changed"), library)
+        render(folder, dataclasses.replace(resolve_podcast(folder, create=False), title="Changed"), library)
     monkeypatch.undo()
     assert {name: (folder / name).read_bytes() for name in before} == before
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]

@@ -20,21 +20,12 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from narrator.article import (
-    InputFormat,
-    find_inputs,
-    page_language,
-    parse_front_matter,
-    parse_html,
-    parse_markdown,
-    read_input,
-    read_url,
-    sniff_format,
-)
 from narrator.cli import main
 from narrator.errors import ExitStatus, InputError
 from narrator.models import Article, BlockKind
-from narrator.pipeline import read
+from narrator.readers import InputFormat, find_inputs, read, read_input, read_url, sniff_format
+from narrator.readers.html import page_language, parse_html
+from narrator.readers.markdown import parse_front_matter, parse_markdown
 from narrator.segment import segment_article
 
 INPUTS_DIR = Path(__file__).parent / "data" / "inputs"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.article import parse_text, read_article
 from narrator.models import Article, Block, BlockKind, Script
+from narrator.readers.text import parse_text, read_article
 from narrator.segment import (
     MAX_CHAPTERS,
     MAX_CHUNK_CHARS,

@@ -35,8 +35,8 @@ from narrator.cli import main
 from narrator.feed import PODCAST_NS, render_feed
 from narrator.library import open_library
 from narrator.page import feed_url_field
+from narrator.podcast import PodcastSettings, validate
 from narrator.server import feed_base_url, rebase_feed
-from narrator.show import ShowSettings, validate
 
 #: Time-box for the server to start or stop; generous, the machine is shared. Not an assertion on speed.
 START_TIMEOUT_S = 60
@@ -266,7 +266,7 @@ def test_moving_a_feed_changes_its_links_and_nothing_else(seed_episode, link: st
         episodes = library.episodes()
 
     def render(base_url: str) -> bytes:
-        show = validate(ShowSettings(title="Tom & <Jerry> ]]>", base_url=base_url, link=link))
+        show = validate(PodcastSettings(title="Tom & <Jerry> ]]>", base_url=base_url, link=link))
         when = datetime(2026, 11, 27, tzinfo=UTC)
         return render_feed(
             show, episodes, cover_name="cover.jpg", guid="4a1c9f3e-0000-5000-8000-000000000000", build_date=when

@@ -8,8 +8,6 @@ engine is tested at the bottom.
 
 from __future__ import annotations
 
-import array
-import math
 import multiprocessing
 import os
 import tempfile
@@ -19,29 +17,17 @@ from pathlib import Path
 import pytest
 
 from narrator.cache import ClipCache, clip_key
-from narrator.engines import Audio, Voice, register
+from narrator.engines import Audio, Voice, register, tone
+from narrator.engines.tone import RATE, tone_for
 from narrator.errors import SynthesisError
 from narrator.synth import Synthesizer, Voicing, Workers, trim_silence, window_for
 
-RATE = 22_050
 
+class ToneEngine(tone.ToneEngine):
+    """The deterministic tone engine, with two voices, logging every call (from every worker) to
+    $TONES_LOG for the tests that count them."""
 
-def tone_for(text: str, rate: int) -> bytes:
-    """100 ms of silence, a tone as many centiseconds long as the text has characters
-    (shorter at a higher rate), 100 ms of silence."""
-    n = RATE * len(text) // 100 * 175 // rate
-    body = [int(8000 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(n)]
-    pad = [0] * (RATE // 10)
-    return array.array("h", pad + body + pad).tobytes()
-
-
-class ToneEngine:
     name = "tones"
-    version = "1"
-
-    @classmethod
-    def probe_version(cls) -> str:
-        return cls.version
 
     def voices(self) -> tuple[Voice, ...]:
         return (Voice("tone/a", "A", ("en",), ""), Voice("tone/b", "B", ("de",), ""))
@@ -51,10 +37,10 @@ class ToneEngine:
 
     def synthesize(self, text: str, voice: str, rate: int) -> Audio:
         log = os.environ.get("TONES_LOG")
-        if log:  # every call, from every worker, for the tests that count them
+        if log:
             with open(log, "a", encoding="utf-8") as handle:
                 handle.write(f"{os.getpid()}\t{voice}\t{rate}\t{text}\n")
-        return Audio(tone_for(text, rate), RATE)
+        return super().synthesize(text, voice, rate)
 
 
 class SilentEngine(ToneEngine):
@@ -88,10 +74,12 @@ class ScratchEngine(ToneEngine):
         return super().synthesize(text, voice, rate)
 
 
-register("tones", lambda: ToneEngine)
-register("silent", lambda: SilentEngine)
-register("stuck", lambda: StuckEngine)
-register("scratch", lambda: ScratchEngine)
+@pytest.fixture(scope="module", autouse=True)
+def _test_engines() -> None:
+    """The engines above, registered for this module's tests (forked workers inherit the registry)."""
+    for engine in (ToneEngine, SilentEngine, StuckEngine, ScratchEngine):
+        register(engine.name, lambda engine=engine: engine)
+
 
 TEXTS = [f"Sentence number {i} has some words." for i in range(12)] + ["Short.", "Sentence number 3 has some words."]
 

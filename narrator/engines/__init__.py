@@ -94,4 +94,11 @@ def _pyttsx3() -> EngineFactory:
     return Pyttsx3Engine
 
 
+def _tone() -> EngineFactory:
+    from .tone import ToneEngine
+
+    return ToneEngine
+
+
 register("pyttsx3", _pyttsx3)
+register("tone", _tone)

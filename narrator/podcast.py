@@ -1,4 +1,4 @@
-"""The show's settings: podcast.toml in the output folder, defaults, checks, and the cover image.
+"""The podcast's own settings: podcast.toml in the output folder, its defaults and its checks.
 
 ``narrator init`` writes podcast.toml; ``narrate`` creates it with defaults when
 it is missing. Flags override the file for one run (``apply_overrides``). The
@@ -10,10 +10,7 @@ an owner e-mail that can receive mail, a square JPEG or PNG cover of 1400 to
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +18,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import SettingsError
+from .folder import FEED_NAME, podcast_path, write_atomic
+from .markup import MAX_DESCRIPTION_BYTES
 
-SHOW_FILE = "podcast.toml"
-FEED_NAME = "feed.xml"
 DEFAULT_BASE_URL = "http://localhost:8000/"
-#: Apple's limit for channel and episode descriptions, in bytes of UTF-8.
-MAX_DESCRIPTION_BYTES = 4000
-#: Remembers how OUTPUT/cover.* was made, so a drawn cover follows the title.
-COVER_STAMP = Path(".narrator") / "cover.stamp"
 
 #: Apple Podcasts categories and their subcategories, spelled as the feed must spell them
 #: (Apple Podcasts Connect, "Apple Podcasts categories", 2019 revision).
@@ -64,25 +57,27 @@ APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
 }  # fmt: skip
 
+#: The sides a cover may have, in pixels (Apple Podcasts).
+MIN_COVER_SIDE, MAX_COVER_SIDE = 1400, 3000
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
 @dataclass(frozen=True, slots=True)
-class ShowSettings:
+class PodcastSettings:
     """The podcast as a whole: what the feed's channel says."""
 
     title: str = "Narrated articles"
     description: str = "Articles narrated by narrator."
     author: str = "narrator"
-    """The show's author (itunes:author)."""
+    """The podcast's author (itunes:author)."""
     owner_name: str = ""
-    """Who Apple contacts about the show (itunes:owner); defaults to the author."""
+    """Who Apple contacts about the podcast (itunes:owner); defaults to the author."""
     owner_email: str = ""
     """Apple and other directories send verification mail here; leave empty for a private feed."""
     language: str = "en"
-    """BCP 47 tag of the show's language (RSS <language>)."""
+    """BCP 47 tag of the podcast's language (RSS <language>)."""
     category: str = "News"
     """One of Apple's top-level categories (``APPLE_CATEGORIES``)."""
     subcategory: str = ""
@@ -103,7 +98,7 @@ class ShowSettings:
 
     @property
     def feed_url(self) -> str:
-        return self.base_url + "feed.xml"
+        return self.base_url + FEED_NAME
 
     @property
     def website(self) -> str:
@@ -112,16 +107,6 @@ class ShowSettings:
     @property
     def owner(self) -> str:
         return self.owner_name or self.author
-
-
-@dataclass(frozen=True, slots=True)
-class Cover:
-    """The show's cover as published in the output folder."""
-
-    path: Path
-    mime: str
-    """"image/jpeg" or "image/png"."""
-    data: bytes
 
 
 #: What ``render_toml`` writes above each setting.
@@ -142,10 +127,6 @@ _COMMENTS = {
     "locked": "true asks other podcast platforms not to import this feed.",
     "guid": "podcast:guid; empty means derived from the first public feed URL and kept.",
 }
-
-
-def show_path(output_dir: Path) -> Path:
-    return output_dir / SHOW_FILE
 
 
 def normalize_base_url(url: str) -> str:
@@ -220,6 +201,28 @@ def check_category(category: str, subcategory: str = "") -> tuple[str, str]:
     return found, sub
 
 
+def check_cover(path: Path) -> str:
+    """Check a user's cover image; returns its MIME type or raises SettingsError naming the problem."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+    except FileNotFoundError:
+        raise SettingsError("cover image not found", path) from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise SettingsError(f"cover image cannot be read ({exc})", path) from None
+    if kind not in ("JPEG", "PNG"):
+        raise SettingsError(f"cover image must be JPEG or PNG, not {kind}", path)
+    if width != height:
+        raise SettingsError(f"cover image must be square, not {width}x{height}", path)
+    if not MIN_COVER_SIDE <= width <= MAX_COVER_SIDE:
+        raise SettingsError(
+            f"cover image must be {MIN_COVER_SIDE} to {MAX_COVER_SIDE} pixels a side, not {width}", path
+        )
+    return "image/jpeg" if kind == "JPEG" else "image/png"
+
+
 def check_email(email: str) -> str:
     """An owner e-mail address, or SettingsError.
 
@@ -232,37 +235,37 @@ def check_email(email: str) -> str:
     return email
 
 
-def validate(show: ShowSettings) -> ShowSettings:
+def validate(podcast: PodcastSettings) -> PodcastSettings:
     """Check every setting; returns the settings normalised (category spelling, base URL) or raises SettingsError."""
-    if not _visible(show.title):
+    if not _visible(podcast.title):
         raise SettingsError("the show's title is empty")
-    if not _visible(show.description):
+    if not _visible(podcast.description):
         raise SettingsError("the show's description is empty (RSS requires one)")
-    if len(show.description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
+    if len(podcast.description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
         raise SettingsError(f"the show's description is longer than Apple's {MAX_DESCRIPTION_BYTES} bytes")
-    if not _LANGUAGE.match(show.language):
-        raise SettingsError(f"{show.language!r} is not a language tag such as en or pt-BR")
-    if show.show_type not in ("episodic", "serial"):
-        raise SettingsError(f"show_type must be episodic or serial, not {show.show_type!r}")
-    category, subcategory = check_category(show.category, show.subcategory)
-    link = normalize_link(show.link) if show.link.strip() else ""
-    if show.guid.strip():
+    if not _LANGUAGE.match(podcast.language):
+        raise SettingsError(f"{podcast.language!r} is not a language tag such as en or pt-BR")
+    if podcast.show_type not in ("episodic", "serial"):
+        raise SettingsError(f"show_type must be episodic or serial, not {podcast.show_type!r}")
+    category, subcategory = check_category(podcast.category, podcast.subcategory)
+    link = normalize_link(podcast.link) if podcast.link.strip() else ""
+    if podcast.guid.strip():
         try:
-            uuid.UUID(show.guid.strip())
+            uuid.UUID(podcast.guid.strip())
         except ValueError:
-            raise SettingsError(f"guid must be a UUID, not {show.guid!r}") from None
+            raise SettingsError(f"guid must be a UUID, not {podcast.guid!r}") from None
     return dataclasses.replace(
-        show,
-        title=show.title.strip(),
-        description=show.description.strip(),
-        author=show.author.strip(),
-        owner_name=show.owner_name.strip(),
-        owner_email=check_email(show.owner_email),
+        podcast,
+        title=podcast.title.strip(),
+        description=podcast.description.strip(),
+        author=podcast.author.strip(),
+        owner_name=podcast.owner_name.strip(),
+        owner_email=check_email(podcast.owner_email),
         category=category,
         subcategory=subcategory,
         link=link,
-        base_url=normalize_base_url(show.base_url),
-        guid=show.guid.strip().lower(),
+        base_url=normalize_base_url(podcast.base_url),
+        guid=podcast.guid.strip().lower(),
     )
 
 
@@ -306,11 +309,11 @@ def _toml_value(value: object) -> str:
     return '"' + "".join(out) + '"'
 
 
-def render_toml(show: ShowSettings, *, base_dir: Path | None = None) -> str:
-    """podcast.toml for ``show``, a comment above each setting; the cover relative to ``base_dir``."""
+def render_toml(podcast: PodcastSettings, *, base_dir: Path | None = None) -> str:
+    """podcast.toml for ``podcast``, a comment above each setting; the cover relative to ``base_dir``."""
     lines = ["# narrator's settings for this podcast. `narrator feed` rebuilds feed.xml after a change.", ""]
-    for field in dataclasses.fields(show):
-        value: Any = getattr(show, field.name)
+    for field in dataclasses.fields(podcast):
+        value: Any = getattr(podcast, field.name)
         if field.name == "cover":
             value = "" if value is None else _relative(value, base_dir)
         lines += [f"# {_COMMENTS[field.name]}", f"{field.name} = {_toml_value(value)}", ""]
@@ -326,8 +329,8 @@ def _relative(path: Path, base_dir: Path | None) -> str:
     return str(path)
 
 
-def parse_toml(text: str, *, path: Path, base_dir: Path) -> ShowSettings:
-    """ShowSettings from podcast.toml text, checked; unknown keys and wrong types are errors naming ``path``."""
+def parse_toml(text: str, *, path: Path, base_dir: Path) -> PodcastSettings:
+    """PodcastSettings from podcast.toml text, checked; unknown keys and wrong types are errors naming ``path``."""
     import tomllib
 
     try:
@@ -337,14 +340,16 @@ def parse_toml(text: str, *, path: Path, base_dir: Path) -> ShowSettings:
     return from_mapping(data, path=path, base_dir=base_dir)
 
 
-def from_mapping(data: dict[str, Any], *, path: Path | str | None = None, base_dir: Path | None = None) -> ShowSettings:
-    """ShowSettings from parsed TOML (or any mapping), checked."""
-    fields = {f.name: f for f in dataclasses.fields(ShowSettings)}
+def from_mapping(
+    data: dict[str, Any], *, path: Path | str | None = None, base_dir: Path | None = None
+) -> PodcastSettings:
+    """PodcastSettings from parsed TOML (or any mapping), checked."""
+    fields = {f.name: f for f in dataclasses.fields(PodcastSettings)}
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
             raise SettingsError(f"unknown setting {key!r}; known: {', '.join(fields)}", path)
-        default = getattr(ShowSettings(), key)
+        default = getattr(PodcastSettings(), key)
         if key == "cover":
             if not isinstance(value, str):
                 raise SettingsError("cover must be a string (a path to an image)", path)
@@ -361,12 +366,12 @@ def from_mapping(data: dict[str, Any], *, path: Path | str | None = None, base_d
         else:
             values[key] = value
     try:
-        return validate(ShowSettings(**values))
+        return validate(PodcastSettings(**values))
     except SettingsError as exc:
         raise SettingsError(exc.reason, path) from None
 
 
-def load_show(path: Path) -> ShowSettings:
+def load_podcast(path: Path) -> PodcastSettings:
     """Read and check podcast.toml."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -377,40 +382,19 @@ def load_show(path: Path) -> ShowSettings:
     return parse_toml(text, path=path, base_dir=path.parent)
 
 
-def save_show(show: ShowSettings, path: Path) -> None:
+def save_podcast(podcast: PodcastSettings, path: Path) -> None:
     """Write podcast.toml atomically (a temporary file beside it, then a rename)."""
-    write_atomic(path, render_toml(show, base_dir=path.parent).encode("utf-8"))
+    write_atomic(path, render_toml(podcast, base_dir=path.parent).encode("utf-8"))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one rename, so readers see the old file or the new one."""
-    from .errors import OutputError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write ({exc.strerror or exc})", path) from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; published files are for everyone
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write ({exc.strerror or exc})", path) from exc
-
-
-def apply_overrides(show: ShowSettings, **flags: Any) -> ShowSettings:
-    """``show`` with the flags that were given (None = not given) put in, checked.
+def apply_overrides(podcast: PodcastSettings, **flags: Any) -> PodcastSettings:
+    """``podcast`` with the flags that were given (None = not given) put in, checked.
 
     Flags use the field names (``title``, ``owner_email``, ``explicit``...);
     ``category`` may be "Category > Subcategory". A relative ``cover`` is taken
     from the current folder.
     """
-    fields = {f.name for f in dataclasses.fields(ShowSettings)}
+    fields = {f.name for f in dataclasses.fields(PodcastSettings)}
     changes: dict[str, Any] = {}
     for name, value in flags.items():
         if value is None:
@@ -425,68 +409,30 @@ def apply_overrides(show: ShowSettings, **flags: Any) -> ShowSettings:
             changes["cover"] = Path(value).expanduser().absolute() if str(value).strip() else None
         else:
             changes[name] = value
-    return validate(dataclasses.replace(show, **changes))
+    return validate(dataclasses.replace(podcast, **changes))
 
 
-def resolve_show(output_dir: Path, *, create: bool = True, **flags: Any) -> ShowSettings:
-    """The show's settings for a run: podcast.toml (written with defaults when missing and ``create``), then flags.
+def resolve_podcast(output_dir: Path, *, create: bool = True, **flags: Any) -> PodcastSettings:
+    """The podcast's settings for a run: podcast.toml (written with defaults when missing and ``create``), then flags.
 
-    The flags apply to this run only; ``init_show`` saves them.
+    The flags apply to this run only; ``init_podcast`` saves them.
     """
-    path = show_path(output_dir)
+    path = podcast_path(output_dir)
     if path.exists():
-        show = load_show(path)
+        podcast = load_podcast(path)
     else:
-        show = ShowSettings()
+        podcast = PodcastSettings()
         if create:
-            save_show(show, path)
-    return apply_overrides(show, **flags)
+            save_podcast(podcast, path)
+    return apply_overrides(podcast, **flags)
 
 
-def init_show(output_dir: Path, **flags: Any) -> Path:
+def init_podcast(output_dir: Path, **flags: Any) -> Path:
     """``narrator init``: write podcast.toml, keeping what an existing one says unless a flag changes it."""
-    path = show_path(output_dir)
-    show = load_show(path) if path.exists() else ShowSettings()
-    show = apply_overrides(show, **flags)
-    if show.cover is not None:
-        check_cover_file(show.cover)
-    save_show(show, path)
+    path = podcast_path(output_dir)
+    podcast = load_podcast(path) if path.exists() else PodcastSettings()
+    podcast = apply_overrides(podcast, **flags)
+    if podcast.cover is not None:
+        check_cover(podcast.cover)
+    save_podcast(podcast, path)
     return path
-
-
-def check_cover_file(path: Path) -> str:
-    """Check a user's cover (square JPEG or PNG, 1400-3000 px); returns its MIME type."""
-    from .cover import check_cover
-
-    return check_cover(path)
-
-
-def publish_cover(show: ShowSettings, output_dir: Path) -> Cover:
-    """Put the show's cover into the output folder and return it.
-
-    The user's image is checked and copied as cover.jpg or cover.png; without
-    one, a 1400x1400 JPEG is drawn from the title, and drawn again when the
-    title changes. An unchanged cover is not rewritten.
-    """
-    stamp_path = output_dir / COVER_STAMP
-    if show.cover is not None:
-        mime = check_cover_file(show.cover)
-        try:
-            data = show.cover.read_bytes()
-        except OSError as exc:
-            raise SettingsError(f"cover image cannot be read ({exc.strerror or exc})", show.cover) from None
-        target = output_dir / ("cover.jpg" if mime == "image/jpeg" else "cover.png")
-        stamp = "user " + hashlib.sha256(data).hexdigest()
-    else:
-        mime, target, data = "image/jpeg", output_dir / "cover.jpg", b""
-        stamp = "drawn " + hashlib.sha256(show.title.encode("utf-8")).hexdigest()
-    current = stamp_path.read_text(encoding="utf-8").strip() if stamp_path.is_file() else ""
-    if current == stamp and target.is_file():
-        return Cover(path=target, mime=mime, data=target.read_bytes())
-    if not data:
-        from .cover import draw_cover
-
-        data = draw_cover(show.title)
-    write_atomic(target, data)
-    write_atomic(stamp_path, (stamp + "\n").encode("utf-8"))
-    return Cover(path=target, mime=mime, data=data)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import narrator.assemble as assemble_mod
-from narrator.assemble import (
+import narrator.encode as encode_mod
+from narrator.encode import (
     CODEC_DELAY_SAMPLES,
     LIMIT_DB,
     MP3_FRAME_SAMPLES,
@@ -76,7 +76,7 @@ def onsets(audio: np.ndarray, threshold: int = 2000) -> list[int]:
 
 
 def test_parts_encoded_apart_play_exactly_like_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assemble_mod, "PART_SECONDS", 4)  # many parts, many junctions
+    monkeypatch.setattr(encode_mod, "PART_SECONDS", 4)  # many parts, many junctions
     starts, samples = burst_spool(tmp_path / "spool.raw", bursts=9)
     cuts = [s - RATE // 2 for s in starts[1:]]
     cuts = [c - c % MP3_FRAME_SAMPLES for c in cuts]
@@ -119,7 +119,7 @@ def test_the_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone() -> None:
 
 
 def test_parts_end_only_at_offered_cuts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assemble_mod, "PART_SECONDS", 3)
+    monkeypatch.setattr(encode_mod, "PART_SECONDS", 3)
     starts, samples = burst_spool(tmp_path / "spool.raw", bursts=8)
     cuts = [s - RATE // 2 - (s - RATE // 2) % MP3_FRAME_SAMPLES for s in starts[1:]]
     with StreamEncoder(tmp_path / "spool.raw", tmp_path / "x.mp3", bitrate_kbps=64, jobs=2) as encoder:

@@ -11,23 +11,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.cover import check_cover
+from narrator.cover import publish_cover
 from narrator.errors import SettingsError
-from narrator.show import (
+from narrator.folder import podcast_path
+from narrator.podcast import (
     APPLE_CATEGORIES,
     DEFAULT_BASE_URL,
-    ShowSettings,
+    PodcastSettings,
     apply_overrides,
     check_category,
-    init_show,
-    load_show,
+    check_cover,
+    init_podcast,
+    load_podcast,
     normalize_base_url,
     parse_category,
-    publish_cover,
     render_toml,
-    resolve_show,
-    save_show,
-    show_path,
+    resolve_podcast,
+    save_podcast,
     validate,
 )
 
@@ -42,8 +42,8 @@ def image_file(path: Path, size: tuple[int, int], kind: str = "PNG") -> Path:
 
 
 def test_defaults_are_valid_and_local() -> None:
-    show = validate(ShowSettings())
-    assert show == ShowSettings()
+    show = validate(PodcastSettings())
+    assert show == PodcastSettings()
     assert show.base_url == DEFAULT_BASE_URL == "http://localhost:8000/"
     assert show.feed_url == "http://localhost:8000/feed.xml"
     assert show.website == show.base_url
@@ -54,7 +54,7 @@ def test_saved_settings_load_back_the_same(tmp_path: Path) -> None:
     (tmp_path / "art").mkdir()
     cover = image_file(tmp_path / "art" / "cover.png", (1400, 1400))
     show = validate(
-        ShowSettings(
+        PodcastSettings(
             title='My "Show" \\ 🎧',
             description="Line one\nLine two\ttabbed",
             author="Zoë Ångström",
@@ -72,25 +72,25 @@ def test_saved_settings_load_back_the_same(tmp_path: Path) -> None:
             guid="917393e3-1b1e-5cef-ace4-edaa54e1f810",
         )
     )
-    path = show_path(tmp_path)
-    save_show(show, path)
+    path = podcast_path(tmp_path)
+    save_podcast(show, path)
     text = path.read_text(encoding="utf-8")
     assert 'cover = "art/cover.png"' in text  # inside the folder: kept relative, so the folder can move
-    assert load_show(path) == show
+    assert load_podcast(path) == show
     assert tomllib.loads(text)["explicit"] is True
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(exclude_categories=["Cs"])))
 def test_any_text_survives_the_toml_writer(text: str) -> None:
-    show = dataclasses.replace(ShowSettings(), title=text, description=text, author=text)
+    show = dataclasses.replace(PodcastSettings(), title=text, description=text, author=text)
     data = tomllib.loads(render_toml(show))
     assert (data["title"], data["description"], data["author"]) == (text, text, text)
 
 
 def test_every_setting_has_a_comment_in_the_file() -> None:
-    text = render_toml(ShowSettings())
-    for field in dataclasses.fields(ShowSettings):
+    text = render_toml(PodcastSettings())
+    for field in dataclasses.fields(PodcastSettings):
         assert f"\n{field.name} = " in text
         before = text.split(f"\n{field.name} = ")[0].rstrip().splitlines()[-1]
         assert before.startswith("# "), field.name
@@ -149,7 +149,7 @@ def test_categories_are_checked_against_apples_list() -> None:
 )
 def test_bad_settings_are_refused(change: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
-        validate(dataclasses.replace(ShowSettings(), **change))
+        validate(dataclasses.replace(PodcastSettings(), **change))
 
 
 @pytest.mark.parametrize(
@@ -163,35 +163,35 @@ def test_bad_settings_are_refused(change: dict[str, str], message: str) -> None:
     ],
 )
 def test_a_bad_file_names_itself(tmp_path: Path, text: str, message: str) -> None:
-    path = show_path(tmp_path)
+    path = podcast_path(tmp_path)
     path.write_text(text + "\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=message) as caught:
-        load_show(path)
+        load_podcast(path)
     assert caught.value.path == path
     assert str(path) in str(caught.value)
 
 
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="narrator init"):
-        load_show(tmp_path / "podcast.toml")
+        load_podcast(tmp_path / "podcast.toml")
 
 
 def test_narrate_creates_the_file_and_flags_override_it_for_one_run(tmp_path: Path) -> None:
-    show = resolve_show(tmp_path, title="Just this once", explicit=None)
+    show = resolve_podcast(tmp_path, title="Just this once", explicit=None)
     assert show.title == "Just this once"
-    assert load_show(show_path(tmp_path)) == ShowSettings()  # the file keeps the defaults
-    assert resolve_show(tmp_path) == ShowSettings()
+    assert load_podcast(podcast_path(tmp_path)) == PodcastSettings()  # the file keeps the defaults
+    assert resolve_podcast(tmp_path) == PodcastSettings()
 
 
 def test_resolve_without_create_writes_nothing(tmp_path: Path) -> None:
-    assert resolve_show(tmp_path, create=False) == ShowSettings()
-    assert not show_path(tmp_path).exists()
+    assert resolve_podcast(tmp_path, create=False) == PodcastSettings()
+    assert not podcast_path(tmp_path).exists()
 
 
 def test_init_keeps_what_the_file_says_unless_a_flag_changes_it(tmp_path: Path) -> None:
-    init_show(tmp_path, title="Morning Reads", owner_email="me@example.com", category="News > Politics")
-    init_show(tmp_path, explicit=True, base_url="reads.example.com")
-    show = load_show(show_path(tmp_path))
+    init_podcast(tmp_path, title="Morning Reads", owner_email="me@example.com", category="News > Politics")
+    init_podcast(tmp_path, explicit=True, base_url="reads.example.com")
+    show = load_podcast(podcast_path(tmp_path))
     assert (show.title, show.owner_email, show.category, show.subcategory) == (
         "Morning Reads",
         "me@example.com",
@@ -203,7 +203,7 @@ def test_init_keeps_what_the_file_says_unless_a_flag_changes_it(tmp_path: Path) 
 
 
 def test_flags_category_and_subcategory_combine() -> None:
-    base = ShowSettings()
+    base = PodcastSettings()
     assert apply_overrides(base, category="Science", subcategory="Physics").subcategory == "Physics"
     assert apply_overrides(base, subcategory="Physics", category="Science").subcategory == "Physics"
     assert apply_overrides(base, category="Science > Nature").subcategory == "Nature"
@@ -218,26 +218,26 @@ def test_a_relative_cover_flag_is_taken_from_the_current_folder(
 ) -> None:
     image_file(tmp_path / "art.png", (1500, 1500))
     monkeypatch.chdir(tmp_path)
-    show = apply_overrides(ShowSettings(), cover="art.png")
+    show = apply_overrides(PodcastSettings(), cover="art.png")
     assert show.cover == tmp_path / "art.png"
 
 
 def test_a_relative_cover_in_the_file_is_taken_from_the_files_folder(tmp_path: Path) -> None:
     image_file(tmp_path / "art.png", (1500, 1500))
-    show_path(tmp_path).write_text('cover = "art.png"\n', encoding="utf-8")
-    assert load_show(show_path(tmp_path)).cover == tmp_path / "art.png"
+    podcast_path(tmp_path).write_text('cover = "art.png"\n', encoding="utf-8")
+    assert load_podcast(podcast_path(tmp_path)).cover == tmp_path / "art.png"
 
 
 def test_the_users_cover_is_checked_and_published(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     art = image_file(tmp_path / "art.png", (1400, 1400))
-    cover = publish_cover(ShowSettings(cover=art), out)
+    cover = publish_cover(out, image=art, title="Narrated articles")
     assert cover.path == out / "cover.png"
     assert cover.mime == "image/png"
     assert cover.path.read_bytes() == art.read_bytes() == cover.data
     jpeg = image_file(tmp_path / "art.jpg", (3000, 3000), "JPEG")
-    assert publish_cover(ShowSettings(cover=jpeg), out).path == out / "cover.jpg"
+    assert publish_cover(out, image=jpeg, title="Narrated articles").path == out / "cover.jpg"
 
 
 @pytest.mark.parametrize(
@@ -247,28 +247,28 @@ def test_the_users_cover_is_checked_and_published(tmp_path: Path) -> None:
 def test_a_cover_apple_would_refuse_is_refused(tmp_path: Path, size: tuple[int, int], kind: str, message: str) -> None:
     art = image_file(tmp_path / "art.png", size, kind)
     with pytest.raises(SettingsError, match=message):
-        publish_cover(ShowSettings(cover=art), tmp_path)
+        publish_cover(tmp_path, image=art, title="Narrated articles")
     with pytest.raises(SettingsError, match=message):
-        init_show(tmp_path, cover=str(art))
+        init_podcast(tmp_path, cover=str(art))
 
 
 def test_a_gif_cover_is_refused(tmp_path: Path) -> None:
     art = image_file(tmp_path / "art.gif", (1400, 1400), "GIF")
     with pytest.raises(SettingsError, match="JPEG or PNG"):
-        publish_cover(ShowSettings(cover=art), tmp_path)
+        publish_cover(tmp_path, image=art, title="Narrated articles")
 
 
 def test_without_a_cover_one_is_drawn_and_follows_the_title(tmp_path: Path) -> None:
     from PIL import Image
 
-    first = publish_cover(ShowSettings(title="Morning Reads"), tmp_path)
+    first = publish_cover(tmp_path, image=None, title="Morning Reads")
     assert first.path == tmp_path / "cover.jpg"
     with Image.open(first.path) as image:
         assert (image.format, image.size) == ("JPEG", (1400, 1400))
     assert check_cover(first.path) == "image/jpeg", "the drawn cover meets Apple's rules"
     mtime = first.path.stat().st_mtime_ns
-    assert publish_cover(ShowSettings(title="Morning Reads"), tmp_path).data == first.data
+    assert publish_cover(tmp_path, image=None, title="Morning Reads").data == first.data
     assert first.path.stat().st_mtime_ns == mtime  # unchanged: not rewritten
-    second = publish_cover(ShowSettings(title="Evening Reads"), tmp_path)
+    second = publish_cover(tmp_path, image=None, title="Evening Reads")
     assert second.data != first.data
     assert second.path.read_bytes() == second.data

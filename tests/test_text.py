@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.article import decode_text, is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
 from narrator.errors import InputError, NarratorError
 from narrator.models import Article, BlockKind
+from narrator.readers.base import decode_text
+from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
 
 TESTS = Path(__file__).parent
 ARTICLES = sorted((TESTS / "data" / "articles").glob("*.txt"))
