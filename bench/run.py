@@ -13,6 +13,8 @@ Targets (from the speed work order, on a 2-core machine):
   3. scale           ~10,000 distinct words                             <= 17 x a ~630-word article,
                      largest process                                    <= 300 MiB resident
   4. feed            feed.xml + index.html for 1,000 episodes           <= 1 s
+  5. wall of text    50 KB in one paragraph                             <= 1.5 x the same text in paragraphs,
+                     largest process                                    <= 300 MiB resident
 """
 
 from __future__ import annotations
@@ -167,6 +169,31 @@ def bench_scale(runs: int, work: Path) -> list[tuple[str, str, str]]:
     ]
 
 
+def bench_wall(runs: int, work: Path, size_bytes: int = 50_000) -> list[tuple[str, str, str]]:
+    """The same text in paragraphs and as one paragraph: time and memory must not depend on its shape."""
+    text = synthetic_article(size_bytes // 6, seed=3)
+    head, _, body = text.partition("\n\nBy Bench Mark\n\n")
+    body = body[: max(size_bytes - len(head), 0)].rsplit(".", 1)[0] + ".\n"
+    paragraphs, wall = work / "paragraphs.txt", work / "wall.txt"
+    paragraphs.write_text(f"{head}\n\n{body}", encoding="utf-8")
+    wall.write_text(f"{head}\n\n" + " ".join(body.split()) + "\n", encoding="utf-8")
+    results: dict[str, list[tuple[float, float]]] = {"paragraphs": [], "wall": []}
+    for _ in range(max(1, runs // 2)):
+        for name, article in (("paragraphs", paragraphs), ("wall", wall)):
+            out = work / f"wall-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            results[name].append(run_with_rss([*NARRATOR, "narrate", str(article), "-o", str(out), "--no-cache", "-q"]))
+    t_paragraphs = statistics.median(t for t, _ in results["paragraphs"])
+    t_wall = statistics.median(t for t, _ in results["wall"])
+    rss = max(r for _, r in results["wall"])
+    kb = wall.stat().st_size // 1000
+    return [
+        (f"5. {kb} KB in paragraphs", f"{t_paragraphs:.2f} s", ""),
+        (f"   {kb} KB in one paragraph", f"{t_wall:.2f} s", f"{t_wall / t_paragraphs:.2f}x paragraphs (<= 1.5)"),
+        ("   largest process, resident", f"{rss:.0f} MiB", "(<= 300 MiB)"),
+    ]
+
+
 def bench_feed(runs: int, work: Path) -> list[tuple[str, str, str]]:
     sys.path.insert(0, str(ROOT))
     try:
@@ -195,7 +222,7 @@ def bench_feed(runs: int, work: Path) -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="alternations per comparison (default 5)")
-    parser.add_argument("--only", default="cold,scale,feed", help="comma-separated: cold, scale, feed")
+    parser.add_argument("--only", default="cold,scale,feed,wall", help="comma-separated: cold, scale, feed, wall")
     args = parser.parse_args()
     for tool in ("espeak-ng", "lame", "ffprobe"):
         if shutil.which(tool) is None:
@@ -213,6 +240,8 @@ def main() -> None:
             rows += bench_scale(args.runs, work)
         if "feed" in chosen:
             rows += bench_feed(args.runs, work)
+        if "wall" in chosen:
+            rows += bench_wall(args.runs, work)
     cpu = platform.processor()
     if Path("/proc/cpuinfo").exists():
         names = [

@@ -1,6 +1,6 @@
 """Clips -> one stream with pauses, and a timeline of cues and chapters.
 
-Assembly streams: each paragraph is stitched with pydub and appended to a raw
+Assembly streams: each clip and pause goes through pydub straight onto a raw
 spool file on disk, so a one-hour episode is never held in memory. Cues are
 timed from the clips themselves. The encoder (``encode.StreamEncoder``) is told
 of every pause, where it may cut a part to encode while the rest is still being
@@ -9,6 +9,7 @@ synthesized.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -82,11 +83,14 @@ def assemble(
 ) -> Assembly:
     """Stitch the clips of ``script`` (one per chunk, in order) onto ``spool`` as raw 16-bit mono.
 
-    Cues are timed from the clips themselves: each starts and ends where its
-    sentence's trimmed sound does. When an ``encoder`` is given, it is offered
-    every point inside a long pause where it may start encoding what came before.
+        Cues are timed from the clips themselves: each starts and ends where its
+        sentence's trimmed sound does. When an ``encoder`` is given, it is offered
+        every pause (between sentences, paragraphs and chapters), where it may end a
+    part and encode what came before.
     """
-    from pydub import AudioSegment
+    with warnings.catch_warnings():  # pydub imports audioop, deprecated since Python 3.11 (audioop-lts from 3.13)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pydub import AudioSegment
 
     first = next(clips, None)
     if first is None:
@@ -106,52 +110,50 @@ def assemble(
         chunks_done += 1
         return clip
 
-    def silence(ms: int) -> AudioSegment:
-        return AudioSegment.silent(duration=ms, frame_rate=rate)
-
     position = 0  # samples written so far
     cues: list[tuple[int, int, str]] = []
     chapter_starts: list[tuple[int, str]] = []
 
+    # Every piece goes to the spool as it comes: nothing is joined in memory, so time and memory
+    # grow with the text, however long a paragraph is.
     def write(segment: AudioSegment) -> None:
         nonlocal position
         data = segment.raw_data
         spool.write(data)
         position += len(data) // 2
 
+    def silence(ms: int) -> None:
+        write(AudioSegment.silent(duration=ms, frame_rate=rate))
+
     def pause(ms: int) -> None:
         """Write a pause, and tell the encoder of it: it may end a part there."""
         start = position
-        write(silence(ms))
+        silence(ms)
         cut = encoder.cut_point(start, position) if encoder is not None else None
         if encoder is not None and cut is not None:
             spool.flush()  # the encoder reads the spool from its threads
             encoder.pause(cut, written=position, done=chunks_done, total=total_chunks)
 
-    write(silence(pauses.lead_in_ms))
+    silence(pauses.lead_in_ms)
     for c, chapter in enumerate(script.chapters):
         if c:
             pause(pauses.chapter_ms)
         for p, paragraph in enumerate(chapter.paragraphs):
             if p:
                 pause(pauses.paragraph_ms)
-            segment = AudioSegment.empty().set_frame_rate(rate)
             for s, sentence in enumerate(paragraph.sentences):
                 if s:
-                    segment += silence(pauses.sentence_ms)
-                start = position + len(segment.raw_data) // 2
+                    pause(pauses.sentence_ms)
+                start = position
                 for k, _chunk in enumerate(sentence.chunks):
                     if k:
-                        segment += silence(pauses.chunk_ms)
-                    clip = take()
-                    segment += AudioSegment(data=clip.pcm, sample_width=2, frame_rate=rate, channels=1)
-                end = position + len(segment.raw_data) // 2
-                cues.append((start, end, sentence.text))
+                        silence(pauses.chunk_ms)
+                    write(AudioSegment(data=take().pcm, sample_width=2, frame_rate=rate, channels=1))
+                cues.append((start, position, sentence.text))
                 if p == 0 and s == 0:
                     lead = rate * pauses.chapter_lead_ms // 1000
                     chapter_starts.append((0 if c == 0 else start - lead, chapter.title))
-            write(segment)
-    write(silence(pauses.tail_ms))
+    silence(pauses.tail_ms)
     spool.flush()
     if next(clips, None) is not None:  # also lets the producer finish and release its workers
         raise SynthesisError("the engine returned more clips than there were pieces of text")

@@ -79,7 +79,7 @@ class ClipCache:
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=".wav")
             with os.fdopen(fd, "wb") as handle, wave.open(handle, "wb") as wav:
                 wav.setnchannels(1)
                 wav.setsampwidth(2)
@@ -104,7 +104,12 @@ class ClipCache:
         return found
 
     def trim(self) -> int:
-        """Delete least recently used clips until the cache fits its limit; returns how many."""
+        """Delete least recently used clips until the cache fits its limit, and what killed writers
+        left half-written; returns how many clips went."""
+        from .folder import sweep_stale
+
+        for folder in self.root.glob("??"):
+            sweep_stale(folder)
         entries = self._entries()
         total = sum(size for _, size, _ in entries)
         removed = 0

@@ -6,8 +6,10 @@ import atexit
 import functools
 import gc
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,7 +19,10 @@ if TYPE_CHECKING:
     from .cache import ClipCache
 
 from . import __version__
-from .errors import ExitStatus, NarratorError
+from .errors import ExitStatus, NarratorError, Terminated
+
+if TYPE_CHECKING:
+    from .pipeline import Published
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +30,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _fail(message: str, status: int) -> None:
     click.echo(f"narrator: {message}", err=True)
     sys.exit(status)
+
+
+def plural(count: int, noun: str) -> str:
+    """
+    >>> plural(1, "chapter"), plural(11, "chapter"), plural(0, "caption")
+    ('1 chapter', '11 chapters', '0 captions')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def translate_errors(command: F) -> F:
@@ -47,6 +60,8 @@ def translate_errors(command: F) -> F:
             if debug:
                 raise
             _fail("interrupted; the output folder is as it was before this article", ExitStatus.INTERRUPTED)
+        except Terminated:
+            _fail("terminated; the output folder is as it was before this article", ExitStatus.TERMINATED)
         except Exception as exc:  # a bug: say so briefly, --debug shows it all
             if debug:
                 raise
@@ -55,7 +70,26 @@ def translate_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """click's group, with its usage errors said in one line like every other error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            status = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "narrator"  # type: ignore[attr-defined]
+            hint = f" (see `{command} --help`)" if isinstance(exc, click.UsageError) else ""
+            message = exc.format_message().rstrip(".")
+            _fail(f"error: {message[:1].lower() + message[1:]}{hint}", exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", ExitStatus.INTERRUPTED)
+        if isinstance(status, int) and status:
+            sys.exit(status)
+        return status
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="narrator")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def main(debug: bool) -> None:
@@ -72,15 +106,21 @@ def run() -> None:
     # When a command is over the interpreter still collects garbage over every object left
     # (0.08 s with numpy, feedgen and the rest loaded). Frozen, they are skipped.
     atexit.register(gc.freeze)
+    signal.signal(signal.SIGTERM, _terminated)  # as Ctrl-C: clean up (workers, temporary files), then go
     main()
 
 
-def expand_inputs(sources: tuple[str, ...]) -> list[str]:
+def _terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated()
+
+
+def expand_inputs(sources: tuple[str, ...], *, quiet: bool = False) -> list[str]:
     """Inputs as given; a folder becomes the articles inside it, in name order, its other files reported and skipped."""
     from .readers import ARTICLE_SUFFIXES, STDIN, expand_sources
 
     found, skipped = expand_sources(sources)
-    for other in skipped:
+    for other in [] if quiet else skipped:
         click.echo(f"narrator: skipping {other}: not an article ({ARTICLE_SUFFIXES})", err=True)
     if STDIN in found and sys.stdin.isatty():
         click.echo("narrator: reading the article from standard input; end it with Ctrl-D", err=True)
@@ -88,7 +128,7 @@ def expand_inputs(sources: tuple[str, ...]) -> list[str]:
 
 
 class _Bar:
-    """A progress bar over sentences on stderr, only when stderr is a terminal."""
+    """A progress bar over sentences on stderr, only when stderr is a terminal, as wide as it."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -96,8 +136,14 @@ class _Bar:
 
     def start(self, label: str, total: int) -> None:
         if self.enabled:
-            short = label if len(label) <= 40 else label[:39] + "…"
-            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True)
+            import shutil
+
+            columns = shutil.get_terminal_size().columns
+            room = max(8, min(30, columns // 3))
+            short = label if len(label) <= room else label[: room - 1].rstrip() + "…"
+            # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
+            width = max(8, columns - len(short) - 4 - 26 - 1)
+            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True, width=width)
             self.bar.__enter__()
 
     def advance(self) -> None:
@@ -108,6 +154,16 @@ class _Bar:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[_Bar]:
+    """A progress bar that is finished however the run ends, so no message lands on its line."""
+    bar = _Bar(enabled)
+    try:
+        yield bar
+    finally:
+        bar.finish()
 
 
 def format_duration(ms: int) -> str:
@@ -198,8 +254,13 @@ _output_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="TOML file of words and how to say them, over the podcast folder's lexicon.toml.",
 )
-@click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute.  [default: 175]")
-@click.option("--bitrate", "bitrate_kbps", type=int, help="MP3 bitrate in kb/s.  [default: 64]")
+@click.option("--rate", "rate_wpm", type=int, help="Speaking rate in words per minute, 80 to 450.  [default: 175]")
+@click.option(
+    "--bitrate",
+    "bitrate_kbps",
+    type=int,
+    help="MP3 bitrate in kb/s: 32, 40, 48, 56, 64, 80, 96, 112, 128 or 160.  [default: 64]",
+)
 @click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
 @click.option(
     "--cache-dir",
@@ -207,6 +268,11 @@ _output_option = click.option(
     help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option(
+    "--max-hours",
+    type=float,
+    help="Refuse an article whose audio would last longer than this.  [default: 12]",
+)
 @click.option("--as-new", is_flag=True, help="Publish as a new episode even if the article is in the podcast.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
 @podcast_options
@@ -223,6 +289,7 @@ def narrate(
     jobs: int | None,
     cache_dir: Path | None,
     no_cache: bool,
+    max_hours: float | None,
     as_new: bool,
     quiet: bool,
     **podcast: Any,
@@ -245,11 +312,12 @@ def narrate(
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
     """
-    from .pipeline import Progress, publish
+    from .pipeline import Progress, Skipped, publish
     from .readers import read
     from .settings import DEFAULT_ENGINE, resolve
     from .warmup import head_start
 
+    podcast_flags = _podcast_flags(podcast)
     with head_start(articles, output_dir, engine=DEFAULT_ENGINE, jobs=jobs) as start:  # engines first: 0.1 s
         settings = resolve(
             output_dir=output_dir,
@@ -259,30 +327,48 @@ def narrate(
             jobs=jobs,
             cache_dir=cache_dir,
             no_cache=no_cache,
-            podcast=_podcast_flags(podcast),
+            podcast=podcast_flags,
             language=article_language,
             lexicon=lexicon,
+            max_hours=max_hours,
         )
         # Read everything first: a bad input stops the run before anything is written.
         fmt = None if input_format == "auto" else input_format
         default_language = settings.podcast.language if settings.podcast else "en"
         inputs = [
             read(source, fmt=fmt, language=settings.language, default_language=default_language, stdin=sys.stdin.buffer)
-            for source in expand_inputs(articles)
+            for source in expand_inputs(articles, quiet=quiet)
         ]
-        bar = _Bar(enabled=not quiet and sys.stderr.isatty())
-        progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish)
-        for result in start.settling(
-            publish(inputs, settings, as_new=as_new, progress=progress, workers=start.workers)
-        ):
-            bar.finish()
-            if quiet:
-                continue
-            line = f"{result.mp3}  {format_duration(result.duration_ms)}  {result.chapters} chapters"
-            if result.reused:
-                click.echo(f"{line}  unchanged")
-            else:
-                click.echo(f"{line}  {result.captions} captions  {result.loudness_lufs:.1f} LUFS")
+        with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
+            progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note)
+            keep_base_url = podcast_flags.get("base_url") is not None
+            for result in start.settling(
+                publish(
+                    inputs,
+                    settings,
+                    as_new=as_new,
+                    progress=progress,
+                    workers=start.workers,
+                    keep_base_url=keep_base_url,
+                )
+            ):
+                bar.finish()
+                if isinstance(result, Skipped):
+                    click.echo(f"narrator: {result.source}: {result.reason}; skipped", err=True)
+                elif not quiet:
+                    click.echo(summary(result))
+
+
+def summary(result: Published) -> str:
+    """The line narrate prints for an episode."""
+    line = f"{result.mp3}  {format_duration(result.duration_ms)}  {plural(result.chapters, 'chapter')}"
+    if result.reused:
+        return f"{line}  unchanged"
+    return f"{line}  {plural(result.captions, 'caption')}  {result.loudness_lufs:.1f} LUFS"
+
+
+def _note(message: str) -> None:
+    click.echo(f"narrator: {message}", err=True)
 
 
 @main.command()
@@ -316,8 +402,11 @@ def episodes(output_dir: Path, as_json: bool) -> None:
     import json
 
     from .library import episode_dict, open_library
+    from .pipeline import repair
+    from .podcast import resolve_podcast
 
     with open_library(output_dir, create=False) as library:
+        repair(output_dir, resolve_podcast(output_dir), library)
         records = library.episodes()
     if as_json:
         click.echo(json.dumps([episode_dict(r) for r in records], ensure_ascii=False, indent=2))
@@ -355,13 +444,14 @@ def remove(episode: str, output_dir: Path) -> None:
       narrator remove north-korea-troops-morale -o output
     """
     from .library import open_library
-    from .pipeline import render
+    from .pipeline import render, repair
     from .podcast import resolve_podcast
 
     with open_library(output_dir, create=False) as library:
+        podcast = resolve_podcast(output_dir)
+        repair(output_dir, podcast, library)
         record = library.remove(episode)
-        render(output_dir, resolve_podcast(output_dir), library)
-        library.delete_files(record)
+        render(output_dir, podcast, library)  # then its files go: the feed never names a deleted file
     click.echo(f"removed {record.stem}: {record.title}", err=True)
 
 
@@ -370,19 +460,28 @@ def remove(episode: str, output_dir: Path) -> None:
 @podcast_options
 @translate_errors
 def feed(output_dir: Path, **podcast: Any) -> None:
-    """Rebuild feed.xml from the library (flags apply to this build only).
+    """Rebuild feed.xml and index.html from the library, and say where the folder's files and the
+    library disagree (flags apply to this build only; --base-url is kept in podcast.toml).
 
     \b
     Example:
       narrator feed -o output --base-url https://example.org/podcast/
     """
     from .library import open_library
-    from .pipeline import render
-    from .podcast import resolve_podcast
+    from .pipeline import rebuild
+    from .podcast import keep_base_url, resolve_podcast
 
-    settings = resolve_podcast(output_dir, **_podcast_flags(podcast))
-    with open_library(output_dir, create=False) as library:
-        click.echo(render(output_dir, settings, library))
+    flags = _podcast_flags(podcast)
+    with open_library(output_dir, create=False) as library:  # no library, no feed: and nothing written
+        podcast_settings = resolve_podcast(output_dir, **flags)
+        if flags.get("base_url") is not None:
+            note = keep_base_url(output_dir, podcast_settings.base_url)
+            if note:
+                _note(note)
+        path = rebuild(output_dir, podcast_settings, library)
+        for disagreement in library.disagreements():
+            click.echo(f"narrator: warning: {disagreement}; narrate its article again, or remove it", err=True)
+    click.echo(path)
 
 
 @main.command()

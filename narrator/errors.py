@@ -16,6 +16,7 @@ class ExitStatus(IntEnum):
     ENGINE = 4
     INTERRUPTED = 130
     BROKEN_PIPE = 141
+    TERMINATED = 143
 
 
 class NarratorError(Exception):
@@ -71,8 +72,10 @@ class LibraryError(NarratorError):
 class EpisodeNotFoundError(NarratorError):
     """No episode in the library matches what was asked for."""
 
-    exit_status = ExitStatus.USAGE
-
 
 class ServeError(NarratorError):
     """narrator serve cannot start: the port is taken or unusable, or the folder has no feed."""
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM): it cleans up as after Ctrl-C, then exits 143."""

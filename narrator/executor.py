@@ -46,8 +46,20 @@ def _start_worker(scratch: str, initializer: Callable[..., None], initargs: tupl
 
     gc.enable()  # the parent may have paused collections while starting up; what it made is frozen
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
+    _die_with_parent()
     tempfile.tempdir = scratch  # the worker's files go where the parent cleans up, even if it is killed
     initializer(*initargs)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this worker when the process that started it dies, however it dies
+    (prctl PR_SET_PDEATHSIG): a killed narrate leaves no engine running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
 
 
 class WorkerPool:
@@ -128,13 +140,27 @@ class WorkerPool:
         self._cleanup()
 
     def kill(self) -> None:
-        """Stop the workers at once: a stuck engine never returns from its call."""
+        """Stop the workers at once: a stuck engine never returns from its call.
+
+        A worker killed while it was sending a result leaves half a message in the pool's
+        result pipe, and the pool's manager thread would wait for the rest for ever (and with
+        it the interpreter's exit, which joins that thread). Once the workers are gone, this
+        process's own copy of the pipe's write end is closed too: the thread reads the end of
+        the pipe instead, finds the pool broken, and ends.
+        """
         pool, self.pool = self.pool, None
         if pool is not None:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                with contextlib.suppress(OSError, AttributeError):
+            result_queue = getattr(pool, "_result_queue", None)  # shutdown() lets go of it
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            for process in processes:
+                with contextlib.suppress(OSError, AttributeError, ValueError):
                     process.kill()
+            for process in processes:
+                with contextlib.suppress(OSError, AttributeError, ValueError, AssertionError):
+                    process.join(timeout=2)
             pool.shutdown(wait=False, cancel_futures=True)
+            with contextlib.suppress(OSError, AttributeError):
+                result_queue._writer.close()  # type: ignore[union-attr]
         self._cleanup()
 
 

@@ -71,7 +71,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename, so readers see the old file or the new one."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror or exc})", path) from exc
     try:
@@ -92,13 +92,19 @@ def staging(output_dir: Path) -> Iterator[Path]:
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         # The pid in the name lets a later run sweep what a killed run left.
-        folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=output_dir))
+        folder = Path(tempfile.mkdtemp(prefix=temp_prefix(), dir=output_dir))
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder ({exc.strerror or exc})", output_dir) from exc
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def temp_prefix() -> str:
+    """What this process's temporary files and folders start with: the pid in it lets a later run
+    sweep what a killed one left."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
 
 
 def pid_alive(pid: int) -> bool:
@@ -112,12 +118,34 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale(output_dir: Path) -> None:
-    """Remove temporary folders that runs killed before they could clean up left behind."""
-    for folder in output_dir.glob(f"{TEMP_PREFIX}*"):
-        pid = folder.name.split("-")[1] if folder.name.count("-") >= 2 else ""
-        if folder.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+#: A temporary file without a pid in its name (from narrator 0.1) is swept once it is this old.
+ORPHAN_AGE_S = 3600
+
+
+def sweep_stale(folder: Path) -> int:
+    """Remove the temporary files and folders that killed runs left in ``folder``; returns how many.
+
+    Those of a process that still runs stay: it may be writing them now.
+    """
+    import time
+
+    swept = 0
+    for path in folder.glob(f"{TEMP_PREFIX}*"):
+        pid = path.name[len(TEMP_PREFIX) :].split("-")[0]
+        try:
+            if pid.isdigit() and "-" in path.name[len(TEMP_PREFIX) :]:
+                if pid_alive(int(pid)):
+                    continue
+            elif time.time() - path.lstat().st_mtime < ORPHAN_AGE_S:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            swept += 1
+        except OSError:
+            continue
+    return swept
 
 
 # --- the render cache -----------------------------------------------------------------

@@ -11,6 +11,17 @@ bring an older library up to date when it is opened.
 A narration talks to the library twice: ``claim()`` before the audio is made
 (is this article new, a replacement, or unchanged?) and ``record()`` after its
 files are in place.
+
+Publishing is atomic as a whole, with the library as its journal. Every
+rendition of an episode has files of its own (``STEM.mp3``, then
+``STEM.v2.mp3``...), so the files the feed names are never overwritten: a run
+writes the new rendition's files, records them (the old ones become garbage),
+renders the feed, and only then deletes the garbage. Each change to the
+episodes bumps the library's generation; the feed records the generation it
+was rendered from. Whatever moment a run is killed at, the feed on disk names
+files that exist as recorded, and the next command of any kind (``repair``)
+renders what the library has and the feed lacks, deletes what a dead run left,
+and collects the garbage.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import re
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -106,6 +117,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             section TEXT NOT NULL
         )""",
     ),
+    # 4: publishing as a journal. A claim names the files its run writes (so a dead run's files
+    # can be deleted); garbage lists files no episode uses any more, deleted once the feed no
+    # longer names them.
+    (
+        "ALTER TABLE claims ADD COLUMN files_stem TEXT NOT NULL DEFAULT ''",
+        "CREATE TABLE garbage (name TEXT PRIMARY KEY)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -119,6 +137,8 @@ class Action(StrEnum):
     """In the library but changed: new audio under the same GUID and publication date."""
     REUSE = "reuse"
     """Unchanged text and settings, files intact: nothing to encode."""
+    BUSY = "busy"
+    """Another run is narrating the same source right now: this one leaves it to that one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +156,32 @@ class Claim:
     build_key: str
     existing: EpisodeRecord | None = None
     """The episode being replaced or reused."""
+    files_stem: str = ""
+    """The stem of the files this rendition is written to: the stem for a new episode,
+    ``STEM.v2``, ``STEM.v3``... for each rendition after it (see ``rendition_stem``)."""
+    busy_pid: int = 0
+    """With ``Action.BUSY``: the process that is narrating the source."""
+
+
+#: STEM.vN: the Nth rendition of an episode's files (the first has no suffix).
+_RENDITION = re.compile(r"^(?P<stem>.+)\.v(?P<n>[0-9]+)$")
+#: What follows the files stem in the name of each kind of file.
+FILE_SUFFIXES = (".mp3", ".vtt", ".srt", ".chapters.json")
+#: Library meta keys: the generation of the episodes (bumped by every change), and the one the
+#: feed was last rendered from.
+GENERATION_KEY = "generation"
+RENDERED_GENERATION_KEY = "rendered_generation"
+
+
+def rendition_stem(stem: str, audio_name: str) -> str:
+    """The files stem of the rendition after the one whose MP3 is ``audio_name``.
+
+    >>> rendition_stem("ferry", "ferry.mp3"), rendition_stem("ferry", "ferry.v2.mp3")
+    ('ferry.v2', 'ferry.v3')
+    """
+    current = _RENDITION.match(audio_name.removesuffix(".mp3"))
+    n = int(current["n"]) if current and current["stem"] == stem else 1
+    return f"{stem}.v{n + 1}"
 
 
 def _source_key(source: str, text_hash: str) -> str:
@@ -362,6 +408,11 @@ class Library:
             found = self._one(f"SELECT * FROM episodes WHERE {column} = ?", (value,))
             if found:
                 return found
+        found = self._one(
+            "SELECT * FROM episodes WHERE id = (SELECT episode_id FROM files WHERE name = ? LIMIT 1)", (ref,)
+        )
+        if found:
+            return found
         found = self.by_source(ref)
         if found:
             return found
@@ -418,18 +469,24 @@ class Library:
         source = _source_key(source, text_hash)
         with self.locked():
             self._drop_stale_claims()
+            busy = self._query("SELECT pid FROM claims WHERE source = ? AND pid != ?", (source, os.getpid()))
+            if busy:  # one run at a time narrates a source: the other one would make a second episode of it
+                return Claim(Action.BUSY, "", source, "", text_hash, build_key, busy_pid=int(busy[0][0]))
             existing = None if as_new else self.by_source(source)
             if existing is not None:
                 if self._unchanged(existing, build_key):
                     return Claim(Action.REUSE, existing.stem, source, existing.guid, text_hash, build_key, existing)
                 action, stem, guid = Action.REPLACE, existing.stem, existing.guid
+                files_stem = rendition_stem(stem, existing.audio.name)
             else:
                 action, stem, guid = Action.NEW, self._free_stem(slug), str(uuid.uuid4())
+                files_stem = stem
             self._execute(
-                "INSERT OR REPLACE INTO claims (stem, source, pid, host, claimed_at) VALUES (?, ?, ?, ?, ?)",
-                (stem, source, os.getpid(), socket.gethostname(), _iso(_now())),
+                "INSERT OR REPLACE INTO claims (stem, source, pid, host, claimed_at, files_stem)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (stem, source, os.getpid(), socket.gethostname(), _iso(_now()), files_stem),
             )
-        return Claim(action, stem, source, guid, text_hash, build_key, existing)
+        return Claim(action, stem, source, guid, text_hash, build_key, existing, files_stem)
 
     def reusable(self, source: str, *, text_hash: str, build_key: str) -> EpisodeRecord | None:
         """The episode ``claim`` would reuse as it is (same source, same build key, files intact), asked
@@ -441,10 +498,13 @@ class Library:
         return record.build_key == build_key and self.files_intact(record)
 
     def release(self, claim: Claim) -> None:
-        """Give back a claim whose narration failed; its stem is free again."""
-        if claim.action is not Action.REUSE:
+        """Give back a claim whose narration failed; its stem is free again, and whatever files
+        the run wrote go."""
+        if claim.action in (Action.NEW, Action.REPLACE):
             with self.locked():
                 self._execute("DELETE FROM claims WHERE stem = ? AND source = ?", (claim.stem, claim.source))
+                self._discard(_files_of(claim.files_stem))
+            self.collect_garbage()
 
     def record(
         self,
@@ -471,8 +531,8 @@ class Library:
         stored[FileKind.IMAGE] = self._stored(image)
         chapters = read_chapters_json(files.chapters_json, duration_ms) if stored[FileKind.CHAPTERS] else ()
         audio = stored[FileKind.AUDIO]
-        if audio is None or audio.name != f"{claim.stem}.mp3":
-            raise ValueError(f"{files.mp3} is not the claimed stem {claim.stem!r}")
+        if audio is None or audio.name != f"{claim.files_stem or claim.stem}.mp3":
+            raise ValueError(f"{files.mp3} is not the claimed rendition {claim.files_stem or claim.stem!r}")
         now = _now()
         summary = summarize(body) if description is None else description
         fields = (claim.source, claim.text_hash, claim.build_key, title, author, language, summary, body)
@@ -480,6 +540,7 @@ class Library:
             row = self._query("SELECT id FROM episodes WHERE stem = ?", (claim.stem,))
             if row:
                 episode_id = int(row[0][0])
+                before = self._query("SELECT name FROM files WHERE episode_id = ?", (episode_id,))
                 self._execute(
                     "UPDATE episodes SET source = ?, text_hash = ?, build_key = ?, title = ?, author = ?,"
                     " language = ?, description = ?, body = ?, updated_at = ?, duration_ms = ?, chapter_count = ?"
@@ -496,6 +557,7 @@ class Library:
                     (claim.guid, claim.stem, *fields, _iso(first_published), _iso(now), duration_ms, len(chapters)),
                 )
                 episode_id = int(cursor.lastrowid or 0)
+                before = []
             self._execute("DELETE FROM files WHERE episode_id = ?", (episode_id,))
             self._execute("DELETE FROM chapters WHERE episode_id = ?", (episode_id,))
             for kind, item in stored.items():
@@ -510,6 +572,9 @@ class Library:
                     (episode_id, position, chapter.start_ms, chapter.end_ms, chapter.title),
                 )
             self._execute("DELETE FROM claims WHERE stem = ?", (claim.stem,))
+            kept = {item.name for item in stored.values() if item is not None}
+            self._discard(str(name) for (name,) in before if name not in kept)  # the rendition before
+            self._bump_generation()
             record = self.get(episode_id)
         assert record is not None
         return record
@@ -523,7 +588,85 @@ class Library:
         with self.locked():
             record = self.find(ref)
             self._execute("DELETE FROM episodes WHERE id = ?", (record.id,))
+            self._discard(stored.name for _kind, stored in record.files())
+            self._bump_generation()
         return record
+
+    # -- the journal: generations, dead runs, garbage ------------------------------------
+
+    def has_episodes(self) -> bool:
+        return bool(self._query("SELECT 1 FROM episodes LIMIT 1"))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every change to the episodes: the feed is current when it was rendered from this."""
+        return int(self.get_meta(GENERATION_KEY) or 0)
+
+    def feed_is_current(self) -> bool:
+        """Whether the feed was last rendered from the episodes as they are now."""
+        rendered = self.get_meta(RENDERED_GENERATION_KEY)
+        return rendered is not None and int(rendered) == self.generation
+
+    def rendered_from(self, generation: int) -> None:
+        """Note that the feed now on disk was rendered from ``generation`` (inside the render's lock)."""
+        self.set_meta(RENDERED_GENERATION_KEY, str(generation))
+
+    def _bump_generation(self) -> None:
+        self._execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            (GENERATION_KEY,),
+        )
+
+    def _discard(self, names: Iterable[str]) -> None:
+        """Mark files for deletion once the feed no longer names them (inside a transaction)."""
+        for name in names:
+            self._execute("INSERT OR IGNORE INTO garbage (name) VALUES (?)", (name,))
+
+    def drop_dead_claims(self) -> None:
+        """Forget the claims of runs that died, and mark what they wrote as garbage."""
+        with self.locked():
+            self._drop_stale_claims()
+
+    def collect_garbage(self) -> tuple[Path, ...]:
+        """Delete the files marked as garbage that no episode uses, once the feed is current.
+
+        A file the feed may still name stays until the feed has been rendered again.
+        """
+        with self.locked():
+            if not self.feed_is_current():
+                return ()
+            in_use = {str(row[0]) for row in self._query("SELECT name FROM files")}
+            deleted = []
+            for (name,) in self._query("SELECT name FROM garbage"):
+                if name not in in_use:
+                    path = self.output_dir / str(name)
+                    try:
+                        path.unlink()
+                        deleted.append(path)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        raise LibraryError(f"cannot delete ({exc.strerror or exc})", path) from exc
+                self._execute("DELETE FROM garbage WHERE name = ?", (name,))
+        return tuple(deleted)
+
+    def disagreements(self) -> list[str]:
+        """What the library records and the folder holds differently: one line per episode file."""
+        found = []
+        for record in self.episodes():
+            for kind, stored in record.files():
+                path = self.output_dir / stored.name
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    found.append(f"{stored.name}: the {kind} file of episode {record.id} is missing")
+                    continue
+                if size != stored.size_bytes:
+                    found.append(
+                        f"{stored.name}: {size} bytes, where the library recorded {stored.size_bytes}"
+                        f" for episode {record.id}"
+                    )
+        return found
 
     def delete_files(self, record: EpisodeRecord) -> tuple[Path, ...]:
         """Delete a removed episode's files, except any that another episode still uses."""
@@ -569,9 +712,11 @@ class Library:
     def _drop_stale_claims(self) -> None:
         host = socket.gethostname()
         expired = _iso(_now() - CLAIM_LIFETIME)
-        for stem, pid, claim_host, claimed_at in self._query("SELECT stem, pid, host, claimed_at FROM claims"):
+        rows = self._query("SELECT stem, pid, host, claimed_at, files_stem FROM claims")
+        for stem, pid, claim_host, claimed_at, files_stem in rows:
             if claimed_at < expired or (claim_host == host and not pid_alive(int(pid))):
                 self._execute("DELETE FROM claims WHERE stem = ?", (stem,))
+                self._discard(_files_of(files_stem))
 
     def _one(self, sql: str, params: tuple[object, ...]) -> EpisodeRecord | None:
         records = self._records(self._query(sql, params))
@@ -596,6 +741,11 @@ class Library:
             if episode in chapters:
                 chapters[episode].append(Chapter(start, end, title))
         return tuple(_record(row, files[int(row["id"])], tuple(chapters[int(row["id"])])) for row in rows)
+
+
+def _files_of(files_stem: str) -> list[str]:
+    """The names a rendition's files have."""
+    return [files_stem + suffix for suffix in FILE_SUFFIXES] if files_stem else []
 
 
 def _record(row: sqlite3.Row, files: dict[str, StoredFile], chapters: tuple[Chapter, ...]) -> EpisodeRecord:

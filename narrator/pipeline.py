@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import unicodedata
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .folder import FEED_NAME, episode_files, staging
 from .models import Article, Clip, Episode, Script, Timeline
 from .readers import STDIN, is_url
@@ -48,6 +49,8 @@ class Progress:
     """A new article: its label and how many pieces of text it has."""
     advance: Callable[[], None] = lambda: None
     finish: Callable[[], None] = lambda: None
+    note: Callable[[str], None] = lambda message: None
+    """Something the user should know that is not an error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,14 @@ class Published:
     loudness_lufs: float | None
     reused: bool
     """True when neither the article nor the settings changed, so nothing was redone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An article this run left alone, and why."""
+
+    source: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +96,17 @@ def publish(
     as_new: bool = False,
     progress: Progress = Progress(),
     workers: Workers | None = None,
-) -> Iterator[Published]:
+    keep_base_url: bool = False,
+) -> Iterator[Published | Skipped]:
     """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
 
     An article already in the library (same source) is narrated again under its
     old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
     The feed is rewritten after every episode, so an interrupted run leaves a
-    feed that matches the files. ``workers``, started early by the caller, are
-    used and closed.
+    feed that matches the files. An article another run is narrating at the
+    same moment is skipped. ``workers``, started early by the caller, are used
+    and closed. With ``keep_base_url`` (--base-url was given), the base URL is
+    kept in podcast.toml: it says where the folder is published.
     """
     from .library import Action, open_library
     from .podcast import PodcastSettings
@@ -102,8 +116,15 @@ def publish(
     with Narrator(settings, album=podcast.title, cover_id=cover_identity(podcast), workers=workers) as narrator:
         steps = plan(narrator, articles, as_new=as_new)
         prepare_folder(out, podcast, narrator)
+        if keep_base_url:
+            from .podcast import keep_base_url as save
+
+            note = save(out, podcast.base_url)
+            if note:
+                progress.note(note)
         narrated = False
         with open_library(out) as library:
+            repair(out, podcast, library)
             for step in steps:
                 claim = library.claim(
                     step.article.source,
@@ -115,6 +136,10 @@ def publish(
                 if claim.action is Action.REUSE and claim.existing is not None:
                     old = claim.existing
                     yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
+                    continue
+                if claim.action is Action.BUSY:
+                    reason = f"another narrator run (process {claim.busy_pid}) is narrating it now"
+                    yield Skipped(step.article.source, reason)
                     continue
                 episode = narrate_claimed(narrator, library, claim, step, progress)
                 record(library, claim, episode)
@@ -136,8 +161,11 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     engines start on the first article's sentences at once, before the folder
     is set up, and the feed's libraries load meanwhile.
     """
+    settings = narrator.settings
     keys = [narrator.build_key(article) for article in articles]
-    todo = {id(article) for article in pending(narrator.settings.output_dir, articles, keys, as_new=as_new)}
+    waiting = pending(settings.output_dir, articles, keys, as_new=as_new)
+    check_room(waiting, settings)
+    todo = {id(article) for article in waiting}
     if todo:
         narrator.synthesizer.warm_up()  # engines start while the articles are segmented
     else:
@@ -158,6 +186,59 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     return steps
 
 
+#: What one second of speech takes on the spool (16-bit samples at the engines' 22.05 kHz), and
+#: what every episode file besides the MP3 takes at most, in bytes.
+SPOOL_BYTES_PER_SECOND = 2 * 22_050
+OTHER_FILES_BYTES = 2 * 1024 * 1024
+
+
+def estimated_seconds(article: Article, rate_wpm: int) -> float:
+    """About how long the article's audio will last: its words at the speaking rate, and the pauses."""
+    words = len(article.title.split()) + sum(len(block.text.split()) for block in article.blocks)
+    return words * 60 / rate_wpm + 0.7 * len(article.blocks)
+
+
+def check_room(articles: Sequence[Article], settings: Settings) -> None:
+    """Refuse, before any work, an article too long to narrate without being asked (--max-hours),
+    and a run the output folder's disk has no room for (the largest spool, and every MP3)."""
+    import shutil
+
+    seconds = [estimated_seconds(article, settings.rate_wpm) for article in articles]
+    for article, length in zip(articles, seconds, strict=True):
+        if length > settings.max_audio_hours * 3600:
+            raise InputError(
+                f"would make about {length / 3600:.1f} hours of audio, more than the {settings.max_audio_hours:g}"
+                f" hours narrate makes unasked; --max-hours {math.ceil(length / 3600)} allows it",
+                article.source,
+            )
+    if not seconds:
+        return
+    needed = max(seconds) * SPOOL_BYTES_PER_SECOND + sum(
+        length * settings.bitrate_kbps * 125 + OTHER_FILES_BYTES for length in seconds
+    )
+    folder = settings.output_dir.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # nothing to tell: writing will say what is wrong
+    if needed > free:
+        raise OutputError(
+            f"needs about {_size(needed)} free for the audio (the spool of the longest article and the MP3s),"
+            f" but its disk has {_size(free)}; free some space, or narrate fewer articles at once",
+            settings.output_dir,
+        )
+
+
+def _size(size_bytes: float) -> str:
+    """
+    >>> _size(3_500_000_000), _size(120_000_000)
+    ('3.5 GB', '120 MB')
+    """
+    return f"{size_bytes / 1e9:.1f} GB" if size_bytes >= 1e9 else f"{size_bytes / 1e6:.0f} MB"
+
+
 def prepare_folder(out: Path, podcast: PodcastSettings, narrator: Narrator) -> None:
     """The output folder made, a killed run's leftovers swept, podcast.toml and the cover in place."""
     from .folder import podcast_path, sweep_stale
@@ -173,10 +254,19 @@ def prepare_folder(out: Path, podcast: PodcastSettings, narrator: Narrator) -> N
     narrator.publish_cover(podcast, out)
 
 
+def rebuild(output_dir: Path, podcast: PodcastSettings, library: Library) -> Path:
+    """``narrator feed``: forget dead runs, then render the feed and the page afresh from the library."""
+    from .folder import sweep_stale
+
+    sweep_stale(output_dir)
+    library.drop_dead_claims()
+    return render(output_dir, podcast, library)
+
+
 def narrate_claimed(narrator: Narrator, library: Library, claim: Claim, step: Step, progress: Progress) -> Episode:
-    """Narrate a claimed article; the claim is given back if that fails."""
+    """Narrate a claimed article into its rendition's files; the claim is given back if that fails."""
     try:
-        return narrator.narrate(step.article, stem=claim.stem, script=step.script, progress=progress)
+        return narrator.narrate(step.article, stem=claim.files_stem, script=step.script, progress=progress)
     except BaseException:
         library.release(claim)
         raise
@@ -221,6 +311,7 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
     cover_name = publish_cover(output_dir, image=podcast.cover, title=podcast.title).path.name
     path, page_path = output_dir / FEED_NAME, output_dir / PAGE_NAME
     with library.locked():
+        generation = library.generation
         guid = feed_guid(podcast, library)
         episodes = library.episodes()
 
@@ -250,8 +341,25 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
         if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
             fresh_sections = write_page()
         write_atomic(path, data)
+        library.rendered_from(generation)
         library.keep_rendered(renderings_to_keep(known, items.fresh, marshal.loads(fresh_sections)))
+    library.collect_garbage()  # the files that the feed named before and no longer does
     return path
+
+
+def repair(output_dir: Path, podcast: PodcastSettings, library: Library) -> None:
+    """Bring the folder to what the library says, whatever moment a run was killed at: forget
+    dead runs' claims (their files go), render the feed if the library has changed since it was
+    rendered, and delete the files nothing uses any more."""
+    from .folder import sweep_stale
+
+    sweep_stale(output_dir)
+    library.drop_dead_claims()
+    stale = not library.feed_is_current() and (library.generation > 0 or library.has_episodes())
+    if stale or (library.has_episodes() and not (output_dir / FEED_NAME).exists()):
+        render(output_dir, podcast, library)
+    else:
+        library.collect_garbage()
 
 
 #: Library meta key under which the podcast:guid is kept once the feed has a public URL.

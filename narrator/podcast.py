@@ -436,3 +436,18 @@ def init_podcast(output_dir: Path, **flags: Any) -> Path:
         check_cover(podcast.cover)
     save_podcast(podcast, path)
     return path
+
+
+def keep_base_url(output_dir: Path, base_url: str) -> str:
+    """Put ``base_url`` in the folder's podcast.toml (keeping the rest); says what changed, or "".
+
+    --base-url on narrate or feed is where the folder is published, not a setting for one
+    build: kept, a later build without it does not move every URL of a feed apps subscribe to.
+    """
+    path = podcast_path(output_dir)
+    podcast = load_podcast(path) if path.exists() else PodcastSettings()
+    url = normalize_base_url(base_url)
+    if podcast.base_url == url and path.exists():
+        return ""
+    save_podcast(dataclasses.replace(podcast, base_url=url), path)
+    return f"{path} now says base_url = {url!r} (it said {podcast.base_url!r})"

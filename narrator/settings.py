@@ -17,6 +17,9 @@ DEFAULT_ENGINE = "pyttsx3"
 DEFAULT_RATE_WPM = 175
 DEFAULT_BITRATE_KBPS = 64
 BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160)
+#: The longest episode narrated without being asked (--max-hours): a 20 MB text would otherwise
+#: make days of audio, and a spool of tens of gigabytes on the way.
+DEFAULT_MAX_HOURS = 12.0
 """Bitrates MPEG-2 Layer III allows at 22.05 kHz (the engine's rate)."""
 
 
@@ -43,6 +46,8 @@ class Settings:
     """BCP 47 tag every article is read in (--language); empty: each article's own."""
     lexicon: Lexicon | None = None
     """How words are said: --lexicon over the podcast's lexicon.toml over the built-in entries; None: built-in only."""
+    max_audio_hours: float = DEFAULT_MAX_HOURS
+    """An article whose audio would last longer than this is refused before any work (--max-hours)."""
 
 
 def resolve_jobs(jobs: int | None) -> int:
@@ -77,6 +82,7 @@ def resolve(
     podcast: dict[str, Any] | None = None,
     language: str | None = None,
     lexicon: Path | None = None,
+    max_hours: float | None = None,
 ) -> Settings:
     """Combine flags (None = not given), the environment, podcast.toml and defaults into Settings.
 
@@ -93,6 +99,9 @@ def resolve(
     bitrate = DEFAULT_BITRATE_KBPS if bitrate_kbps is None else bitrate_kbps
     if bitrate not in BITRATES_KBPS:
         raise SettingsError(f"--bitrate must be one of {', '.join(map(str, BITRATES_KBPS))} kb/s, not {bitrate}")
+    max_audio_hours = DEFAULT_MAX_HOURS if max_hours is None else max_hours
+    if not max_audio_hours > 0:
+        raise SettingsError(f"--max-hours must be more than 0, not {max_hours}")
     try:
         timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
     except ValueError:
@@ -114,4 +123,5 @@ def resolve(
         podcast=resolve_podcast(output_dir, create=False, **(podcast or {})),
         language=tag,
         lexicon=load_lexicon(lexicon_files),
+        max_audio_hours=max_audio_hours,
     )

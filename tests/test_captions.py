@@ -298,12 +298,14 @@ def test_stitched_loudness_is_measured_as_dual_mono(tmp_path: Path) -> None:
 
     from narrator.encode import StreamEncoder
 
-    # One paragraph: no pause long enough to fix the gain early, so the whole spool is measured.
+    # One paragraph, its sentence pauses too short to cut at: nothing fixes the gain early, so the
+    # whole spool is measured.
     script = segment_article(article_of([["One sentence here.", "Another one there."] * 6]), rate_wpm=175)
     chunks = [c for s in script.sentences() for c in s.chunks]
     spool_path = tmp_path / "spool.raw"
     with spool_path.open("wb") as spool, StreamEncoder(spool_path, tmp_path / "x.mp3", bitrate_kbps=64, jobs=2) as enc:
-        assembly = assemble(script, iter([tone(60 + 7 * len(chunk)) for chunk in chunks]), spool, enc, Pauses())
+        clips = iter([tone(60 + 7 * len(chunk)) for chunk in chunks])
+        assembly = assemble(script, clips, spool, enc, Pauses(sentence_ms=150))
         encoded = enc.finish(samples=assembly.samples)
     state = pyebur128.R128State(1, RATE, pyebur128.MeasurementMode.MODE_I)
     state.set_channel(0, pyebur128.ChannelType.DUAL_MONO)

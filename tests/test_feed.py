@@ -93,7 +93,11 @@ def record_seed(lib: Library, stem: str, key: str, **overrides: Any) -> EpisodeR
     if claim.action is Action.REUSE:
         assert claim.existing is not None
         return claim.existing
-    files = files_of(lib.output_dir, claim.stem)
+    files = files_of(lib.output_dir, claim.files_stem)
+    if not files.mp3.exists():  # a new rendition of the episode: the files on disk under its names
+        now = claim.existing.audio.name.removesuffix(".mp3") if claim.existing else stem
+        for (_, source), (_, target) in zip(files_of(lib.output_dir, now).paths(), files.paths(), strict=True):
+            shutil.copyfile(source, target)
     duration_ms = read_chapters_json(files.chapters_json, 0)[-1].end_ms  # chapters tile the audio
     fields: dict[str, Any] = {
         "title": article.title,
@@ -110,7 +114,7 @@ def record_seed(lib: Library, stem: str, key: str, **overrides: Any) -> EpisodeR
 def seed_library(seed_episode: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The narrated seed's folder with the episode recorded and the cover published: copied by each test."""
     out = tmp_path_factory.mktemp("feed-template") / "out"
-    shutil.copytree(seed_episode.output_dir, out)
+    shutil.copytree(seed_episode.output_dir, out, ignore=shutil.ignore_patterns(".narrator"))  # a library of its own
     with open_library(out) as lib:
         record_seed(lib, seed_episode.stem, "seed-key")
     publish_cover(out, image=SHOW.cover, title=SHOW.title)
@@ -447,9 +451,13 @@ def test_an_episode_cover_becomes_its_itunes_image(published: Published) -> None
     article = read_article(SEED)
     claim = published.library.claim(article.source, slug=old.stem, text_hash=article.text_hash, build_key="with-art")
     shutil.copyfile(out / "cover.jpg", out / f"{old.stem}.jpg")
+    for (_, source), (_, target) in zip(
+        files_of(out, old.stem).paths(), files_of(out, claim.files_stem).paths(), strict=True
+    ):
+        shutil.copyfile(source, target)  # the new rendition's files
     published.library.record(
         claim,
-        files_of(out, old.stem),
+        files_of(out, claim.files_stem),
         title="t",
         author="",
         language="en",

@@ -240,13 +240,15 @@ def test_lexicon_entries_change_the_audio_but_not_the_captions(runner: CliRunner
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "unchanged" not in result.output  # the podcast's lexicon is part of what the episode depends on
-    assert (out / "ferry.mp3").read_bytes() != before
-    assert [c.text for c in webvtt.read(str(out / "ferry.vtt"))] == captions
+    mp3 = Path(result.stdout.split()[0])  # the new rendition: ferry.v2.mp3
+    files = mp3.name.removesuffix(".mp3")
+    assert mp3.read_bytes() != before
+    assert [c.text for c in webvtt.read(str(out / f"{files}.vtt"))] == captions
     assert "ferry" in captions[0].lower() and not any("hovercraft" in c for c in captions)
-    assert chapter_titles(out / "ferry.chapters.json") == chapters == ["Ferry news"]
+    assert chapter_titles(out / f"{files}.chapters.json") == chapters == ["Ferry news"]
     from mutagen.id3 import ID3
 
-    transcript = ID3(out / "ferry.mp3").getall("USLT")[0].text
+    transcript = ID3(mp3).getall("USLT")[0].text
     feed = (out / "feed.xml").read_text(encoding="utf-8")
     for shown in (transcript, feed):
         assert "harbour ferry returns" in shown and "hovercraft" not in shown
