@@ -19,12 +19,15 @@ if TYPE_CHECKING:
     from .cache import ClipCache
 
 from . import __version__
+from .engines import engine_names
 from .errors import ExitStatus, NarratorError, Terminated
 
 if TYPE_CHECKING:
     from .pipeline import Published
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: The speech engines narrator knows (``engines.register``), for --engine.
+ENGINES = engine_names()
 
 
 def _fail(message: str, status: int) -> None:
@@ -248,6 +251,11 @@ _output_option = click.option(
     metavar="TAG",
     help="Read every article as this language (en, de, pt-BR); default: what the article says or is detected as.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help="Speech engine (tone: beeps as long as the text, for tests).  [default: pyttsx3]",
+)
 @click.option("--voice", help="Voice id (see `narrator voices`); default: the best voice for the article's language.")
 @click.option(
     "--lexicon",
@@ -282,6 +290,7 @@ def narrate(
     output_dir: Path,
     input_format: str,
     article_language: str | None,
+    engine: str | None,
     voice: str | None,
     lexicon: Path | None,
     rate_wpm: int | None,
@@ -318,9 +327,11 @@ def narrate(
     from .warmup import head_start
 
     podcast_flags = _podcast_flags(podcast)
-    with head_start(articles, output_dir, engine=DEFAULT_ENGINE, jobs=jobs) as start:  # engines first: 0.1 s
+    engine = engine or DEFAULT_ENGINE
+    with head_start(articles, output_dir, engine=engine, jobs=jobs) as start:  # engines first: 0.1 s
         settings = resolve(
             output_dir=output_dir,
+            engine=engine,
             voice=voice,
             rate_wpm=rate_wpm,
             bitrate_kbps=bitrate_kbps,
@@ -485,7 +496,7 @@ def feed(output_dir: Path, **podcast: Any) -> None:
 
 
 @main.command()
-@click.option("--engine", default="pyttsx3", show_default=True, help="Speech engine.")
+@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True, help="Speech engine.")
 @click.option("--language", metavar="TAG", help="Only voices for this language (de, en-US), narrate's choice first.")
 @translate_errors
 def voices(engine: str, language: str | None) -> None:
