@@ -530,7 +530,8 @@ class Narrator:
             spool_path.unlink()
             timeline = assembly.timeline(encoded)
             write_tags(staged.mp3, self._tags(article, script, timeline))
-            staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
+            notes = [f"Not read: {what}" for what in article.skipped]
+            staged.vtt.write_text(render_vtt(timeline.cues, notes), encoding="utf-8")
             staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
             staged.chapters_json.write_text(
                 render_chapters_json(

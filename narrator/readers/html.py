@@ -398,9 +398,9 @@ def _prepare(tree: Any) -> Any:
         parent = element.getparent()
         if parent is not None:
             _drop_keep_tail(element)
-    for form in prepared.iter("form"):
-        if _holds_article(form):
-            form.tag = "div"  # a whole page inside an ASP.NET <form> is not a form to skip
+    for landmark in prepared.iter("form", "aside"):
+        if _holds_article(landmark):
+            landmark.tag = "div"  # a whole page inside an ASP.NET <form>, an article in an <aside>: not chrome
     return prepared
 
 
@@ -835,6 +835,8 @@ def parse_html(data: bytes | str, *, source: str, fallback_title: str = "Untitle
     title = choose_title([meta_title, html_title], h1s, site, opening, article_h1) or fallback_title
     printed = _printed_byline(tree)
     byline = _author(getattr(document, "author", None) or "") or (printed.name if printed else "")
+    if printed and printed.name and printed.name in byline:
+        byline = printed.name  # trafilatura may take a role for a second author: "Priya Raman; Transport Correspondent"
     credit = printed.credit if printed and printed.name == byline else ""
     date = getattr(document, "date", None) or (printed.date if printed else "")
 
@@ -851,7 +853,7 @@ def parse_html(data: bytes | str, *, source: str, fallback_title: str = "Untitle
             dropped.append(text)  # the title, read once in the opening
         elif found is not None and (found.name or found.date) and (not byline or _names_match(found.name, byline)):
             # The byline or dateline printed in the article: "Von Jonas Weber", "Published 3 March 2026".
-            byline = byline or found.name
+            byline = found.name if found.name and (not byline or found.name in byline) else byline
             credit = credit or (found.credit if found.name else "")
             date = date or found.date
             dropped.append(text)

@@ -154,12 +154,18 @@ def parse_text(text: str, *, source: str, fallback_title: str = "Untitled") -> A
     dropped: list[str] = []
     skipped: list[str] = []
     kept: list[_Chunk] = []
-    for chunk in chunks:
+    #: Chrome-looking lines that may be the byline's dateline ("Published 3 March 2026 · by Lena Park").
+    datelines: list[_Chunk] = []
+    for index, chunk in enumerate(chunks):
         if chunk.kind in {"code", "table"}:
             dropped.append("\n".join(line.rstrip() for line in chunk.raw))
             skipped.append(describe_skipped(chunk.kind, len(chunk.raw)))
         elif chunk.kind in {"text", "item"} and is_chrome(chunk.text):
-            dropped.append(chunk.text)
+            if chunk.kind == "text" and index < TITLE_WINDOW and _byline(chunk.text) is not None:
+                datelines.append(chunk)
+                kept.append(chunk)
+            else:
+                dropped.append(chunk.text)
         else:
             kept.append(chunk)
 
@@ -171,6 +177,10 @@ def parse_text(text: str, *, source: str, fallback_title: str = "Untitled") -> A
             if found is not None:
                 byline, credit, date = found.name, found.credit, found.date
                 kept.pop(index)
+    for chunk in datelines:
+        if chunk in kept:  # not the byline after all: chrome
+            kept.remove(chunk)
+            dropped.append(chunk.text)
     marked = any(chunk.kind == "heading" for chunk in kept)
     blocks = tuple(_classify(chunk, kept, i, marked) for i, chunk in enumerate(kept))
     if not blocks and any(ch.isalnum() for ch in title):
