@@ -644,7 +644,8 @@ DOCS = Path(__file__).parent / "data" / "docs"
 
 
 def test_markdown_dateline_gives_the_date_and_the_author() -> None:
-    text = "# Night trains return\n\n*Published 3 March 2026* · by **Lena Park**\n\nThe night train runs again from Friday."
+    dateline = "*Published 3 March 2026* · by **Lena Park**"
+    text = f"# Night trains return\n\n{dateline}\n\nThe night train runs again from Friday."
     article = parse_markdown(text, source="n.md")
     assert (article.byline, article.credit, article.date) == ("Lena Park", "By Lena Park", "2026-03-03")
     assert [b.text for b in article.blocks] == ["The night train runs again from Friday."]

@@ -371,7 +371,7 @@ def test_an_underlined_title_below_a_note_is_the_title(ijg: Article) -> None:
 def test_a_long_first_line_above_an_underline_is_the_title() -> None:
     wizard = read_article(DOCS / "ijg-wizard.txt")
     assert wizard.title == "Advanced usage instructions for the Independent JPEG Group's JPEG software"
-    assert [b.text for b in wizard.blocks if b.kind is BlockKind.HEADING][0] == "Quantization Table Adjustment"
+    assert next(b.text for b in wizard.blocks if b.kind is BlockKind.HEADING) == "Quantization Table Adjustment"
 
 
 def test_a_long_first_line_above_a_blank_line_is_the_title() -> None:

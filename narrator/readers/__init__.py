@@ -189,7 +189,6 @@ def read(
     InputError names the input when it cannot be narrated.
     """
     from ..language import detect_language
-
     from .byline import credit_for
 
     found = read_input(source, fmt=InputFormat(fmt) if fmt else None, stdin=stdin)

@@ -98,7 +98,8 @@ CHROME_LINE = (
         re.compile(p, re.IGNORECASE)
         for p in (
             r"anzeige|werbung|publicidad|publicité",
-            r"(weiterführende[rn]? )?links?|mehr zum thema|lesen sie (auch|mehr)\b.*|das könnte sie auch interessieren.*"
+            r"(weiterführende[rn]? )?links?|mehr zum thema|lesen sie (auch|mehr)\b.*"
+            r"|das könnte sie auch interessieren.*"
             r"|siehe auch\b.*|weiterlesen|more on this( story)?|further reading|see also\b.*"
             r"|(à )?lire aussi\b.*|voir aussi\b.*|lee también\b.*|leer más|ver también\b.*|leggi anche\b.*"
             r"|(tags?|schlagw[oö]rte?r?|stichw[oö]rte?r?|themen|topics|mots-clés|etiquetas)\s*:.*",
