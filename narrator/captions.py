@@ -44,9 +44,11 @@ def _cue_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_vtt(cues: Iterable[Cue]) -> str:
-    """A WebVTT file, one cue per sentence, numbered from 1."""
+def render_vtt(cues: Iterable[Cue], notes: Iterable[str] = ()) -> str:
+    """A WebVTT file, one cue per sentence, numbered from 1; each of ``notes`` a NOTE block after the header."""
     lines = ["WEBVTT", ""]
+    for note in notes:  # a NOTE may not contain "-->" (WebVTT 4.1)
+        lines += [f"NOTE {' '.join(note.split()).replace('-->', '->')}", ""]
     for i, cue in enumerate(cues, 1):
         lines += [str(i), f"{format_vtt_time(cue.start_ms)} --> {format_vtt_time(cue.end_ms)}", _cue_text(cue.text), ""]
     return "\n".join(lines)

@@ -545,7 +545,8 @@ class Narrator:
                     write_tags(staged.mp3, self._tags(article, script, timeline))
                 except OutputError as exc:  # named as the user will know it, not by its staged name
                     raise OutputError(exc.reason, final.mp3) from exc
-                staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
+                notes = [f"Not read: {what}" for what in article.skipped]
+                staged.vtt.write_text(render_vtt(timeline.cues, notes), encoding="utf-8")
                 staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
                 staged.chapters_json.write_text(
                     render_chapters_json(
