@@ -16,6 +16,7 @@ import string
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
@@ -313,3 +314,35 @@ def test_stitched_loudness_is_measured_as_dual_mono(tmp_path: Path) -> None:
     state.add_frames(frames, frames.size)
     assert encoded.measured_lufs == pytest.approx(pyebur128.get_loudness_global(state), abs=0.01)
     assert encoded.loudness_lufs == pytest.approx(TARGET_LUFS, abs=0.3)
+
+
+def test_one_long_paragraph_is_written_piece_by_piece_and_encoded_in_bounded_parts(tmp_path: Path) -> None:
+    """A wall of text: nothing of the size of the paragraph is ever held, joined or encoded at once."""
+    from narrator.encode import PART_SECONDS, StreamEncoder
+
+    sentences = [f"Sentence number {n} of a paragraph that never ends." for n in range(400)]
+    script = segment_article(article_of([sentences]), rate_wpm=175)
+    chunks = [c for s in script.sentences() for c in s.chunks]
+    spool_path = tmp_path / "spool.raw"
+    writes: list[int] = []
+
+    class Spool:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:
+            writes.append(len(data))
+            return int(self.handle.write(data))
+
+        def flush(self) -> None:
+            self.handle.flush()
+
+    with spool_path.open("wb") as handle, StreamEncoder(spool_path, tmp_path / "x.mp3", bitrate_kbps=64, jobs=2) as enc:
+        clips = iter([tone(900) for _ in chunks])
+        assembly = assemble(script, clips, Spool(handle), enc, Pauses())
+        enc.finish(samples=assembly.samples)
+        parts = list(enc.parts)
+    assert assembly.samples > 300 * RATE  # about six minutes in one paragraph
+    assert max(writes) <= RATE * 1.2 * 2, "the largest write is one clip or one pause, not the paragraph"
+    longest = max(end - start for start, end in parts)
+    assert longest <= (PART_SECONDS + 2) * RATE, "parts end at sentence pauses, however long the paragraph"

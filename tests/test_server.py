@@ -349,6 +349,36 @@ def test_a_range_past_the_end_is_416(server: Server, mp3: tuple[str, bytes], spe
     assert reply.header("Content-Range") == f"bytes */{len(data)}"
 
 
+@pytest.mark.parametrize("spec", ["items=0-10", "seconds=1-2", "frames"])
+def test_a_range_in_a_unit_the_server_does_not_know_is_ignored(
+    server: Server, mp3: tuple[str, bytes], spec: str
+) -> None:
+    """RFC 9110, 14.2: an origin server ignores a Range header with a unit it does not understand."""
+    name, data = mp3
+    reply = server.get(name, Range=spec)
+    assert reply.status == 200 and reply.body == data
+    assert not reply.header("Content-Range")
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-file.mp3", "/.narrator/library.sqlite", "/podcast.toml"])
+def test_the_page_and_every_error_say_no_sniffing_and_no_framing(server: Server, path: str) -> None:
+    reply = server.get(path)
+    assert reply.header("X-Content-Type-Options") == "nosniff"
+    policy = reply.header("Content-Security-Policy")
+    assert "frame-ancestors 'none'" in policy
+    if path == "/":
+        page = reply.body.decode()
+        meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+        assert meta and policy == f"{meta.group(1)}; frame-ancestors 'none'", "the page's own policy, as a header too"
+    else:
+        assert reply.status == 404 and policy.startswith("default-src 'none'")
+
+
+def test_an_mp3_opened_in_a_browser_tab_is_not_stopped_by_a_policy(server: Server, mp3: tuple[str, bytes]) -> None:
+    """A browser plays an MP3 it is sent to in a document of its own; a page's policy there would stop it."""
+    assert not server.get(mp3[0]).header("Content-Security-Policy")
+
+
 def test_several_ranges_come_as_multipart_byteranges(server: Server, mp3: tuple[str, bytes]) -> None:
     path, data = mp3
     reply = server.get(path, Range="bytes=0-9,1000-1019")
