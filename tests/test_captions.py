@@ -94,7 +94,9 @@ def karaoke(text: str) -> list[tuple[int, int]]:
     found, plain = [], ""
     for piece in re.split(r"(<\d\d:\d\d:\d\d\.\d\d\d>)", text):
         if piece.startswith("<"):
-            found.append((len(html.unescape(plain)), webvtt.models.Timestamp.from_string(piece[1:-1]).in_milliseconds()))
+            found.append(
+                (len(html.unescape(plain)), webvtt.models.Timestamp.from_string(piece[1:-1]).in_milliseconds())
+            )
         else:
             plain += piece
     return found

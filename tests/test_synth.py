@@ -8,9 +8,9 @@ engine is tested at the bottom.
 
 from __future__ import annotations
 
-import re
 import multiprocessing
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
