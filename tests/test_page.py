@@ -148,11 +148,12 @@ def test_every_episode_has_a_player_with_captions() -> None:
     audios = doc.xpath("//audio")
     assert [a.get("id") for a in audios] == ["e3-audio", "e4-audio"]
     for audio, record in zip(audios, records, strict=True):
-        assert audio.get("controls") is not None and audio.get("preload") == "metadata"
+        # Nothing of the audio is fetched before the listener asks (a page of 1,000 players).
+        assert audio.get("controls") is not None and audio.get("preload") == "none"
         assert audio.xpath("source")[0].get("src") == f"{record.stem}.mp3"
         assert audio.xpath("source")[0].get("type") == "audio/mpeg"
         track = audio.xpath("track")[0]
-        assert track.get("kind") == "captions" and track.get("default") is not None
+        assert track.get("kind") == "captions" and track.get("default") is None  # loaded when wanted
         assert track.get("src") == f"{record.stem}.vtt" and track.get("srclang") == record.language
         assert audio.xpath("a")[0].get("href") == f"{record.stem}.mp3"  # for browsers without <audio>
     assert by_id(doc, "e4").get("lang") == "de"  # differs from the page's language
@@ -182,9 +183,19 @@ def test_duration_date_transcript_and_downloads_are_shown() -> None:
         ("2026-11-27T08:00:00+00:00", "2026-11-27"),
         ("PT3M47S", "3:47"),
     ]
+    # Rounded down, as the player shows it: 1:05.9 is 1:05 beside the player and in it.
+    short = parse(render_page(SHOW, [episode(duration_ms=65_900)], cover_name="cover.jpg"))
+    assert [t.text for t in short.xpath("//p[@class='meta']/time")][1] == "1:05"
     assert "by Ada" in text(doc.xpath("//p[@class='meta']")[0])
     transcript = doc.xpath("//details[@class='transcript']")[0]
     assert transcript.xpath("summary")[0].text == "Transcript"
+    # Not inline: built from the captions when opened; without the script, the captions file is linked.
+    assert "First paragraph" not in text(transcript)
+    assert transcript.get("data-audio") == "e3-audio"
+    assert transcript.xpath(".//a")[0].get("href") == "tale.vtt"
+    # Without captions, the text itself.
+    bare = parse(render_page(SHOW, [episode(vtt=None)], cover_name="cover.jpg"))
+    transcript = bare.xpath("//details[@class='transcript']")[0]
     assert [p.text for p in transcript.xpath("p")] == ["First paragraph.", "Second paragraph."]
     downloads = {a.get("href"): text(a) for a in doc.xpath("//p[@class='files']/a")}
     assert downloads == {
@@ -212,6 +223,7 @@ def test_an_article_about_script_shows_the_characters() -> None:
         description=TRICKY,
         body=f"{TRICKY}\n\nNext.",
         chapters=(Chapter(0, 1000, TRICKY),),
+        vtt=None,  # so the transcript is the text itself
     )
     show = dataclasses.replace(SHOW, title=TRICKY, description=TRICKY, author=TRICKY)
     page = render_page(show, [record], cover_name="cover.jpg")
