@@ -62,10 +62,9 @@ audio{display:block;width:100%;margin:.5rem 0}
 .caption{min-height:3.1em;margin:.25rem 0;font-style:italic;white-space:pre-line}
 .chapters ol{margin:0;padding:0;list-style:none}
 .chapters a{display:flex;gap:.75rem;padding:.45rem .5rem;text-decoration:none;border-left:3px solid transparent}
-.chapters a:hover .title{text-decoration:underline}
-.chapters a[aria-current]{border-left-color:var(--accent)}
-.chapters a[aria-current] .title{font-weight:700}
-.start{min-width:4.5ch;color:var(--muted);font-variant-numeric:tabular-nums}
+.chapters a:hover{text-decoration:underline}
+.chapters a[aria-current]{border-left-color:var(--accent);font-weight:700}
+.chapters time{min-width:4.5ch;color:var(--muted);font-variant-numeric:tabular-nums}
 details{margin:1rem 0}
 summary{cursor:pointer;font-weight:600;padding:.3rem 0}
 .read{max-height:18rem;overflow-y:auto;padding:0 .5rem;border:1px solid var(--line);border-radius:.3rem}
@@ -85,6 +84,10 @@ _SCRIPT = """
 (function () {
   var episodes = {};
   var STAMP = /^(?:(\\d+):)?(\\d\\d):(\\d\\d\\.\\d+)$/;
+  function startOf(link) {
+    var m = /#t=([\\d.]+)$/.exec(link.getAttribute("href") || "");
+    return m ? Number(m[1]) : NaN;
+  }
   function seconds(stamp) {
     var m = STAMP.exec(stamp.trim());
     return m ? Number(m[1] || 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) : NaN;
@@ -97,7 +100,7 @@ _SCRIPT = """
     e = episodes[audio.id] = {
       audio: audio, track: audio.querySelector("track"), caption: document.getElementById(key + "-caption"),
       details: document.getElementById(key + "-transcript"),
-      links: Array.prototype.slice.call(document.querySelectorAll('nav a[data-audio="' + audio.id + '"]')),
+      links: Array.prototype.slice.call(audio.closest("article").querySelectorAll("nav.chapters a")),
       words: [], times: [], box: null, now: null, frame: 0
     };
     return e;
@@ -134,8 +137,6 @@ _SCRIPT = """
         if (sentence) paragraph.appendChild(document.createTextNode(" "));
         sentence = paragraph.appendChild(document.createElement("a"));
         sentence.href = (href ? href.getAttribute("src") : "") + "#t=" + cue.startTime;
-        sentence.setAttribute("data-audio", e.audio.id);
-        sentence.setAttribute("data-start", String(cue.startTime));
       } else {
         sentence.appendChild(document.createTextNode(" "));
       }
@@ -157,13 +158,14 @@ _SCRIPT = """
   }
   function span(e, parent, at) {
     var word = parent.appendChild(document.createElement("span"));
+    word.setAttribute("data-t", String(at));
     e.words.push(word);
     e.times.push(at);
     return word;
   }
   function follow(e, jump) {
     var now = e.audio.currentTime, links = e.links, current = null;
-    links.forEach(function (link) { if (Number(link.getAttribute("data-start")) <= now + 0.05) current = link; });
+    links.forEach(function (link) { if (startOf(link) <= now + 0.05) current = link; });
     links.forEach(function (link) {
       if (link === current) link.setAttribute("aria-current", "time"); else link.removeAttribute("aria-current");
     });
@@ -209,16 +211,17 @@ _SCRIPT = """
   document.addEventListener("toggle", function (event) {
     var details = event.target;
     if (!details.open || !details.classList || !details.classList.contains("transcript")) return;
-    var e = episodeOf(document.getElementById(details.getAttribute("data-audio")));
+    var e = episodeOf(details.closest("article").querySelector("audio"));
     if (e) load(e, build);
   }, true);
   document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("a[data-start]") : null;
+    // A chapter or a sentence: a link to the episode's MP3 at a time (#t=SECONDS) plays it there.
+    var link = event.target.closest ? event.target.closest('a[href*="#t="]') : null;
     if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-    var audio = document.getElementById(link.getAttribute("data-audio"));
-    if (!audio) return;
+    var article = link.closest("article"), audio = article && article.querySelector("audio");
+    if (!audio || isNaN(startOf(link))) return;
     event.preventDefault();
-    audio.currentTime = Number(link.getAttribute("data-start")) || 0;
+    audio.currentTime = startOf(link);
     var playing = audio.play();
     if (playing && playing.catch) playing.catch(function () {});
   });
@@ -330,15 +333,14 @@ def feed_url_field(feed_url: str) -> str:
     return f'<input id="feed-url" type="url" value="{escape(feed_url)}" readonly>'
 
 
-def _chapters_html(chapters: Sequence[Chapter], audio_name: str, audio_id: str, heading_id: str) -> str:
+def _chapters_html(chapters: Sequence[Chapter], audio_name: str, heading_id: str) -> str:
     audio_href = href(audio_name)
     items = []
     for chapter in chapters:
         start = format_seconds(chapter.start_ms)
         items.append(
-            f'<li><a href="{audio_href}{media_fragment(chapter.start_ms)}" data-audio="{audio_id}"'
-            f' data-start="{start}"><time class="start" datetime="PT{start}S">{format_clock(chapter.start_ms)}</time>'
-            f' <span class="title">{escape(one_line(chapter.title))}</span></a></li>'
+            f'<li><a href="{audio_href}{media_fragment(chapter.start_ms)}"><time datetime="PT{start}S">'
+            f"{format_clock(chapter.start_ms)}</time> {escape(one_line(chapter.title))}</a></li>"
         )
     return (
         f'<nav class="chapters" aria-labelledby="{heading_id}"><h4 id="{heading_id}">Chapters</h4>'
@@ -393,11 +395,11 @@ def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
         f'<p class="caption" id="{key}-caption" hidden></p>',
     ]
     if record.chapters:
-        parts.append(_chapters_html(record.chapters, record.audio.name, audio_id, f"{key}-chapters"))
+        parts.append(_chapters_html(record.chapters, record.audio.name, f"{key}-chapters"))
     if record.vtt is not None:
         # Built from the captions' cues when opened; without the script, the captions file itself.
         parts.append(
-            f'<details class="transcript" id="{key}-transcript" data-audio="{audio_id}"><summary>Transcript</summary>'
+            f'<details class="transcript" id="{key}-transcript"><summary>Transcript</summary>'
             f'<div class="read"><p>In the captions: <a href="{href(record.vtt.name)}">WebVTT</a>.</p></div></details>'
         )
     elif transcript := paragraphs_html(record.body):
