@@ -157,6 +157,11 @@ _SCRIPT = """
     follow(e, true);
   }
   function span(e, parent, at) {
+    var before = e.words[e.words.length - 1], tail = before && before.lastChild;
+    if (tail && tail.nodeType === 3 && /\\s$/.test(tail.data)) {  // the space between words is no word's
+      tail.data = tail.data.replace(/\\s+$/, "");
+      before.parentNode.insertBefore(document.createTextNode(" "), before.nextSibling);
+    }
     var word = parent.appendChild(document.createElement("span"));
     word.setAttribute("data-t", String(at));
     e.words.push(word);
