@@ -21,7 +21,7 @@ from .cues import Limits, split_cues
 from .encode import CODEC_DELAY_SAMPLES, LIMIT_DB, Encoded, StreamEncoder
 from .errors import SynthesisError
 from .models import Chapter, Clip, Cue, CueWord, Loudness, Script, Sentence, Timeline
-from .words import PlacedClip, sentence_anchors
+from .words import PlacedClip, sentence_anchors, settle_on_sound
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +230,8 @@ def assemble(
                     if k and pauses.chunk_ms:
                         silence(pauses.chunk_ms)
                     clip = take()
-                    placed.append(PlacedClip(position - start, len(clip.pcm) // 2, clip.words))
+                    words = None if clip.words is None else settle_on_sound(clip.pcm, rate, clip.words)
+                    placed.append(PlacedClip(position - start, len(clip.pcm) // 2, words))
                     write(AudioSegment(data=clip.pcm, sample_width=2, frame_rate=rate, channels=1))
                 number = s + 1
                 language = script.language

@@ -14,6 +14,10 @@ word with one mark, so the second word has none and no cue may start there; some
 dictionary phrases ("such as", "no longer") report the second word at the first
 one's position + 1; numbers give one mark per spoken part, kept with their token.
 
+Around a pause espeak-ng's mark may lie anywhere in it, or even just before it, at
+the end of the word before (seen on the seed: up to 240 ms before the word's sound);
+``settle_on_sound`` moves such a mark to where the sound after the pause starts.
+
 For an engine without word marks, ``cut_at_cues`` cuts each sentence's spoken
 form where its cues will break, so every cue is a clip of its own and starts where
 the clip does.
@@ -32,6 +36,12 @@ from .cues import split_cues
 from .models import Script, Sentence, WordMark
 
 _TOKEN = re.compile(r"\S+")
+#: Quieter than this is silence (the same as synth.SILENCE_THRESHOLD, about -54 dBFS).
+SILENCE = 64
+#: A silence this long is a pause between words; shorter ones are the closure of a stop ("p", "t").
+PAUSE_MS = 80
+#: How far after a mark a pause may begin and still be the one before the mark's word.
+REACH_MS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,37 @@ class PlacedClip:
     samples: int
     words: tuple[WordMark, ...] | None
     """The clip's word marks (samples of the clip), or None when the engine gave none."""
+
+
+def settle_on_sound(pcm: bytes, rate: int, words: Sequence[WordMark]) -> tuple[WordMark, ...]:
+    """The marks with each one in, or just before, a pause moved to where the sound after it starts.
+
+    >>> import array
+    >>> pcm = array.array("h", [900] * 2205 + [0] * 4410 + [900] * 2205).tobytes()  # 0.1 s, a 0.2 s pause, 0.1 s
+    >>> settle_on_sound(pcm, 22050, [WordMark(0, 0), WordMark(6, 2000)])
+    (WordMark(offset=0, sample=0), WordMark(offset=6, sample=6615))
+    """
+    import numpy as np
+
+    x = np.frombuffer(pcm, dtype="<i2")
+    per = max(1, rate // 1000)
+    n = x.size // per
+    loud = np.abs(x[: n * per].astype(np.int32)).reshape(n, per).max(axis=1) > SILENCE
+    # Each silent run of milliseconds [a, b), with sound after it, at least PAUSE_MS long.
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], loud.astype(np.int8), [1]))))
+    pauses = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= PAUSE_MS and b < n]
+    settled: list[WordMark] = []
+    for i, word in enumerate(words):
+        limit = words[i + 1].sample if i + 1 < len(words) else x.size
+        at = word.sample
+        if i:
+            for a, b in pauses:
+                if a * per <= at + REACH_MS * per and at < b * per < limit:
+                    onset = np.flatnonzero(np.abs(x[b * per : (b + 1) * per].astype(np.int32)) > SILENCE)
+                    at = b * per + int(onset[0])  # the first loud sample
+                    break
+        settled.append(WordMark(word.offset, at))
+    return tuple(settled)
 
 
 def comparable(token: str) -> str:

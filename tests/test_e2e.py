@@ -370,6 +370,22 @@ def test_seed_inner_cue_boundaries_lie_at_word_boundaries(seed_cues: list[Cue], 
     assert len(near) >= 0.9 * len(inner), (len(near), len(inner))
 
 
+def test_seed_cues_after_a_pause_start_where_the_sound_does(seed_cues: list[Cue], seed_audio: Audio) -> None:
+    """A cue that starts inside a sentence after a pause (a comma's) starts with the word's sound,
+    not with the pause: espeak-ng may put the word's mark anywhere in the pause, or before it."""
+    loud = seed_audio.audible()
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], loud.astype(np.int8), [1]))))
+    onsets = [int(b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= 80 and b < loud.size]
+    checked = 0
+    for before, after in pairwise(seed_cues):
+        near = [b for b in onsets if abs(b - after.start_ms) <= 300]
+        if before.sentence == after.sentence and near:
+            onset = min(near, key=lambda b: abs(b - after.start_ms))
+            assert abs(onset - after.start_ms) <= 60, (after.text, after.start_ms - onset)
+            checked += 1
+    assert checked >= 10
+
+
 def test_seed_cues_show_the_articles_own_words(seed_sentences: list[Cue]) -> None:
     texts = [c.text for c in seed_sentences]
     assert texts[0] == SEED_TITLE

@@ -19,7 +19,7 @@ from narrator.engines import engine_times_words
 from narrator.models import Article, Block, BlockKind, Clip, WordMark
 from narrator.segment import make_sentence, segment_article
 from narrator.synth import Synthesizer, Voicing, shift_words, trim_bounds, trim_silence
-from narrator.words import PlacedClip, align, cut_at_cues, sentence_anchors, word_starts
+from narrator.words import PlacedClip, align, cut_at_cues, sentence_anchors, settle_on_sound, word_starts
 
 RATE = 22_050
 
@@ -164,3 +164,19 @@ def test_without_word_timings_a_sentence_is_spoken_cue_by_cue() -> None:
     assert len(sentence.chunks) == 3
     assert " ".join(sentence.chunks) == " ".join(c for s in script.sentences() if s.text == long for c in s.chunks)
     assert cut.sentences()[0] == script.sentences()[0]  # a sentence of one cue stays as it was
+
+
+def test_a_mark_in_or_before_a_pause_settles_where_the_sound_starts() -> None:
+    def ms(n: int, level: int) -> list[int]:
+        return [level] * (RATE * n // 1000)
+
+    # word, 40 ms closure (a "p"), word, 200 ms pause, word
+    pcm = array.array("h", ms(300, 900) + ms(40, 0) + ms(300, 900) + ms(200, 0) + ms(300, 900)).tobytes()
+    closure_end, pause_start, pause_end = RATE * 340 // 1000, RATE * 640 // 1000, RATE * 840 // 1000
+    marks = [WordMark(0, 0), WordMark(5, RATE * 300 // 1000), WordMark(10, pause_start - RATE // 10)]
+    settled = settle_on_sound(pcm, RATE, marks)
+    assert settled[1] == marks[1]  # a stop's closure is no pause: the mark stays
+    assert abs(settled[2].sample - pause_end) <= 1  # 100 ms before the pause: moved to the sound after it
+    inside = settle_on_sound(pcm, RATE, [WordMark(0, 0), WordMark(10, pause_start + 500)])
+    assert abs(inside[1].sample - pause_end) <= 1
+    assert closure_end < pause_start
