@@ -483,14 +483,14 @@ class Narrator:
         from .segment import segment_article
 
         script = segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
-        if self.cut_at_cues:
+        if self.speaks_cue_by_cue:
             from .words import cut_at_cues
 
             script = cut_at_cues(script, rate_wpm=self.settings.rate_wpm)
         return script
 
     @property
-    def cut_at_cues(self) -> bool:
+    def speaks_cue_by_cue(self) -> bool:
         """Whether sentences are spoken cue by cue: the engine cannot tell where words start."""
         from .engines import engine_times_words
 
@@ -537,7 +537,7 @@ class Narrator:
                 ) as encoder,
             ):
                 # Cues spoken one by one each end like a sentence already: no breath added between them.
-                pauses = Pauses(chunk_ms=0) if self.cut_at_cues else Pauses()
+                pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
                 assembly = assemble(script, clips, spool, encoder, pauses)
                 progress.finish()
                 encoded = encoder.finish(samples=assembly.samples)

@@ -100,8 +100,9 @@ def engine_version(name: str) -> str:
 
 
 def engine_times_words(name: str) -> bool:
-    """Whether the engine's clips tell where their words start, without starting the engine."""
-    return bool(_factory(name).word_timings)
+    """Whether the engine's clips tell where their words start, without starting the engine
+    (an engine that does not say is taken not to)."""
+    return bool(getattr(_factory(name), "word_timings", False))
 
 
 def _pyttsx3() -> EngineFactory:
