@@ -105,9 +105,12 @@ def cue_identifier(cue: Cue) -> str:
     return f"{cue.paragraph}.{cue.sentence}.{cue.part}"
 
 
-def render_vtt(cues: Iterable[Cue]) -> str:
-    """A WebVTT file: each cue named by its place (PARAGRAPH.SENTENCE.PART), with word timestamps."""
+def render_vtt(cues: Iterable[Cue], notes: Iterable[str] = ()) -> str:
+    """A WebVTT file: each cue named by its place (PARAGRAPH.SENTENCE.PART), with word timestamps;
+    each of ``notes`` a NOTE block after the header."""
     lines = ["WEBVTT", ""]
+    for note in notes:  # a NOTE may not contain "-->" (WebVTT 4.1)
+        lines += [f"NOTE {' '.join(note.split()).replace('-->', '->')}", ""]
     for cue in cues:
         timing = f"{format_vtt_time(cue.start_ms)} --> {format_vtt_time(cue.end_ms)}"
         lines += [cue_identifier(cue), timing, vtt_cue_text(cue), ""]

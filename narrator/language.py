@@ -83,8 +83,9 @@ def _identifier() -> Any:
     return gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=DETECT_CHARS * 4)
 
 
-def detect_language(text: str, *, fallback: str = "en") -> str:
-    """The language ``text`` is written in, or ``fallback`` when it is too short or unclear to tell.
+def detect_language(text: str, *, fallback: str = "en", min_confidence: float = MIN_CONFIDENCE) -> str:
+    """The language ``text`` is written in, or ``fallback`` when it is too short or unclear to tell
+    (``min_confidence``: the detector's probability needed).
 
     >>> detect_language("Der Gemeinderat hat am Dienstag beschlossen, die Brücke zu sanieren.")
     'de'
@@ -95,7 +96,7 @@ def detect_language(text: str, *, fallback: str = "en") -> str:
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return fallback
     result = _identifier().FindLanguage(text=sample)
-    if not result.is_reliable or result.probability < MIN_CONFIDENCE or result.language in {"und", "zxx"}:
+    if not result.is_reliable or result.probability < min_confidence or result.language in {"und", "zxx"}:
         return fallback
     return normalize_tag(result.language) or fallback
 

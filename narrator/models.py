@@ -19,6 +19,8 @@ class BlockKind(StrEnum):
     PARAGRAPH = "paragraph"
     HEADING = "heading"
     CAPTION = "caption"
+    ITEM = "item"
+    """An item of a bulleted or numbered list: read as a paragraph of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Block:
     kind: BlockKind
     text: str
     """The article's own words, whitespace normalised."""
+    label: str = ""
+    """A numbered item's number as printed ("1.", "b)"), which ``text`` starts with; else empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,11 @@ class Article:
     marked_headings: bool = False
     """Headings come from markup (Markdown, HTML), not guessed from short lines: each starts a
     chapter however short its section."""
+    credit: str = ""
+    """The byline as the opening says it, in the article's words: "Von Jonas Weber", "By Lena Park"
+    (the name alone when its language has no word for "by" here); empty without a byline."""
+    skipped: tuple[str, ...] = ()
+    """What was deliberately not read, described for the captions file: "a code block of 12 lines"."""
 
 
 @dataclass(frozen=True, slots=True)

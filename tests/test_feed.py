@@ -372,7 +372,7 @@ def test_an_owner_without_a_name_is_named_after_the_show(published: Published) -
 def test_a_local_feed_url_is_not_kept_as_the_podcast_guid(tmp_path: Path) -> None:
     with open_library(tmp_path) as lib:
         local = PodcastSettings()
-        assert feed_guid(local, lib) == podcast_guid("http://localhost:8000/feed.xml")
+        assert feed_guid(local, lib) == podcast_guid("http://127.0.0.1:8000/feed.xml")
         assert lib.get_meta("podcast_guid") is None
         public = dataclasses.replace(local, base_url="https://example.com/")
         assert feed_guid(public, lib) == podcast_guid("https://example.com/feed.xml")

@@ -35,7 +35,7 @@ from narrator.cli import main
 from narrator.feed import PODCAST_NS, render_feed
 from narrator.library import open_library
 from narrator.page import feed_url_field
-from narrator.podcast import PodcastSettings, validate
+from narrator.podcast import DEFAULT_BASE_URL, PodcastSettings, validate
 from narrator.server import feed_base_url, rebase_feed
 
 #: Time-box for the server to start or stop; generous, the machine is shared. Not an assertion on speed.
@@ -156,7 +156,7 @@ def podcast(seed_episode, tmp_path_factory: pytest.TempPathFactory) -> Podcast: 
 
 @pytest.fixture(scope="module")
 def server(podcast: Podcast) -> Iterator[Server]:
-    """The folder as podcast.toml leaves it (base URL http://localhost:8000/), served on another port."""
+    """The folder as podcast.toml leaves it (the default base URL), served on another port."""
     running = start_server(podcast.folder)
     yield running
     status, err = running.stop()
@@ -166,7 +166,7 @@ def server(podcast: Podcast) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def as_published(podcast: Podcast) -> Iterator[Server]:
     """The same folder served with the base URL it was written for: feed.xml is served as it is on disk."""
-    running = start_server(podcast.folder, "--base-url", "http://localhost:8000/")
+    running = start_server(podcast.folder, "--base-url", DEFAULT_BASE_URL)
     yield running
     running.stop()
 
@@ -210,7 +210,7 @@ def test_the_folder_is_not_written_when_the_feed_is_served_for_another_address(
     served = server.get("/feed.xml").body
     on_disk = (podcast.folder / "feed.xml").read_bytes()
     assert on_disk == (seed_episode.output_dir / "feed.xml").read_bytes()
-    assert b"http://localhost:8000/" in on_disk and b"http://localhost:8000/" not in served
+    assert DEFAULT_BASE_URL.encode() in on_disk and DEFAULT_BASE_URL.encode() not in served
     assert server.page_url.encode() in served
     # The podcast:guid stays the folder's own.
     guid = etree.fromstring(on_disk).find(f".//{{{PODCAST_NS}}}guid")
@@ -220,7 +220,7 @@ def test_the_folder_is_not_written_when_the_feed_is_served_for_another_address(
 def test_with_its_own_base_url_the_feed_and_page_are_served_as_they_are_on_disk(
     as_published: Server, podcast: Podcast
 ) -> None:
-    assert as_published.feed_url == "http://localhost:8000/feed.xml"
+    assert as_published.feed_url == DEFAULT_BASE_URL + "feed.xml"
     assert as_published.get("/feed.xml").body == (podcast.folder / "feed.xml").read_bytes()
     assert as_published.get("/").body == (podcast.folder / "index.html").read_bytes()
     assert "for this run" not in "".join(as_published.stderr_lines)
@@ -231,15 +231,15 @@ def test_base_url_overrides_the_feed_and_the_page_for_this_run(podcast: Podcast)
     try:
         assert running.feed_url == "https://cdn.example.org/pod/feed.xml"
         feed = running.get("/feed.xml").body
-        assert b'url="https://cdn.example.org/pod/' in feed and b"localhost:8000" not in feed
+        assert b'url="https://cdn.example.org/pod/' in feed and DEFAULT_BASE_URL.encode() not in feed
         page = running.get("/").body.decode()
         assert 'value="https://cdn.example.org/pod/feed.xml"' in page
-        old, new = feed_url_field("http://localhost:8000/feed.xml"), feed_url_field(running.feed_url)
+        old, new = feed_url_field(DEFAULT_BASE_URL + "feed.xml"), feed_url_field(running.feed_url)
         assert page.replace(new, old) == (podcast.folder / "index.html").read_text(encoding="utf-8")
     finally:
         status, err = running.stop()
     assert status == 0, err
-    assert "feed.xml was written for http://localhost:8000/" in err
+    assert f"feed.xml was written for {DEFAULT_BASE_URL}" in err
 
 
 def test_a_served_feed_follows_changes_to_the_folder(tmp_path: Path, seed_episode) -> None:  # type: ignore[no-untyped-def]
@@ -252,7 +252,7 @@ def test_a_served_feed_follows_changes_to_the_folder(tmp_path: Path, seed_episod
         result = CliRunner().invoke(main, ["feed", "-o", str(folder), "--title", "Renamed <show>"])
         assert result.exit_code == 0, result.output
         after = running.get("/feed.xml")
-        assert b"<title>Renamed &lt;show&gt;</title>" in after.body
+        assert b"<title>Renamed &#x3C;show&gt;</title>" in after.body
         assert running.page_url.encode() in after.body
         assert after.header("ETag") != before.header("ETag")
         assert "<h1>Renamed &lt;show&gt;</h1>" in running.get("/").body.decode()
