@@ -4,23 +4,63 @@ One WAV file per clip, named by the SHA-256 of everything that changes its sound
 (engine, engine version, voice, rate, pitch, text). Writes go to a temporary
 file that is renamed into place, so two runs sharing the cache never see half a
 file. Reads refresh the file's modification time; when the cache grows past its
-limit the least recently used clips are deleted first.
+limit the least recently used clips are deleted first. A clip's word marks, when it
+has them, travel in the same file, in a RIFF chunk of their own after the audio (WAV
+readers skip chunks they do not know), so they are never separated from the audio
+they were measured on.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
 import hashlib
 import io
 import os
+import struct
+import sys
 import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Clip
+from .models import Clip, WordMark
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+#: RIFF chunk holding a clip's word marks: (offset, sample) pairs of little-endian int32s.
+WORDS_CHUNK = b"nwrd"
+
+
+def wav_with_words(wav: bytes, words: tuple[WordMark, ...] | None) -> bytes:
+    """A WAV file's bytes with the word marks appended as a WORDS_CHUNK (unchanged when None)."""
+    if words is None:
+        return wav
+    values = array.array("i", [v for w in words for v in (w.offset, w.sample)])
+    if sys.byteorder == "big":
+        values.byteswap()
+    body = values.tobytes()
+    data = wav + WORDS_CHUNK + struct.pack("<I", len(body)) + body
+    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]  # the RIFF size covers the new chunk
+
+
+def words_in_wav(data: bytes) -> tuple[WordMark, ...] | None:
+    """The word marks wav_with_words put in a WAV file's bytes; None when it has none.
+
+    >>> words = (WordMark(0, 0), WordMark(4, 1234))
+    >>> words_in_wav(wav_with_words(b"RIFF\\0\\0\\0\\0WAVE", words)) == words
+    True
+    """
+    pos = 12
+    while pos + 8 <= len(data):
+        name, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if name == WORDS_CHUNK:
+            values = array.array("i")
+            values.frombytes(data[pos + 8 : pos + 8 + size - size % 8])
+            if sys.byteorder == "big":
+                values.byteswap()
+            return tuple(WordMark(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2))
+        pos += 8 + size + (size & 1)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +109,9 @@ class ClipCache:
             data = path.read_bytes()
             os.utime(path)  # mark as recently used for eviction
             with wave.open(io.BytesIO(data), "rb") as wav:
-                clip = Clip(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
-        except (OSError, EOFError, wave.Error):
+                pcm, rate = wav.readframes(wav.getnframes()), wav.getframerate()
+            clip = Clip(pcm=pcm, sample_rate=rate, words=words_in_wav(data))
+        except (OSError, EOFError, wave.Error, struct.error):
             return None  # missing, evicted meanwhile, or damaged: synthesize again
         return clip if clip.pcm else None
 
@@ -79,12 +120,15 @@ class ClipCache:
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=".wav")
-            with os.fdopen(fd, "wb") as handle, wave.open(handle, "wb") as wav:
+            buffer = io.BytesIO()
+            with wave.open(buffer, "wb") as wav:
                 wav.setnchannels(1)
                 wav.setsampwidth(2)
                 wav.setframerate(clip.sample_rate)
                 wav.writeframes(clip.pcm)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=".wav")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(wav_with_words(buffer.getvalue(), clip.words))
             os.replace(tmp, path)
         except OSError:
             # A cache that cannot be written only costs speed; the run goes on.

@@ -100,12 +100,25 @@ class Script:
 
 
 @dataclass(frozen=True, slots=True)
+class WordMark:
+    """Where the engine says a word of the text it was given starts in the audio it made."""
+
+    offset: int
+    """Index of the word's first character in the text given to the engine (a ``str`` index)."""
+    sample: int
+    """The word's first sample in the audio."""
+
+
+@dataclass(frozen=True, slots=True)
 class Clip:
     """Synthesized speech for one chunk of text, silence trimmed from both ends."""
 
     pcm: bytes
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
+    words: tuple[WordMark, ...] | None = None
+    """Where the chunk's words start, in samples of ``pcm``, in time order; None when the engine
+    does not tell (captions are then timed by clips cut at the cues, see ``words.cut_at_cues``)."""
 
     @property
     def duration_ms(self) -> int:
@@ -113,15 +126,33 @@ class Clip:
 
 
 @dataclass(frozen=True, slots=True)
+class CueWord:
+    """When a word of a cue is spoken: a WebVTT cue timestamp."""
+
+    offset: int
+    """Index of the word's first character in the cue's ``text``."""
+    start_ms: int
+    """Where the word's sound starts in the episode."""
+
+
+@dataclass(frozen=True, slots=True)
 class Cue:
-    """One caption: a sentence and where its sound lies in the episode."""
+    """One caption: a sentence, or a part of one, and where its sound lies in the episode."""
 
     start_ms: int
-    """Where the sentence's sound starts in the episode."""
+    """Where the sound of the cue's first word starts in the episode."""
     end_ms: int
-    """Where the sentence's sound ends."""
+    """Where the cue's sound ends: its sentence's end, or where the next cue's first word starts."""
     text: str
-    """The article's own words, never the spoken form."""
+    """The article's own words, never the spoken form: one or two lines, joined by "\\n"."""
+    words: tuple[CueWord, ...] = ()
+    """When the words after the first start, in order; empty without word timings."""
+    paragraph: int = 1
+    """The paragraph of the episode the cue's sentence belongs to, counted from 1."""
+    sentence: int = 1
+    """The sentence of that paragraph the cue shows, counted from 1."""
+    part: int = 1
+    """The cue's place in its sentence, counted from 1."""
 
 
 @dataclass(frozen=True, slots=True)

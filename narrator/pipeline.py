@@ -493,7 +493,19 @@ class Narrator:
     def segment(self, article: Article) -> Script:
         from .segment import segment_article
 
-        return segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
+        script = segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
+        if self.speaks_cue_by_cue:
+            from .words import cut_at_cues
+
+            script = cut_at_cues(script, rate_wpm=self.settings.rate_wpm)
+        return script
+
+    @property
+    def speaks_cue_by_cue(self) -> bool:
+        """Whether sentences are spoken cue by cue: the engine cannot tell where words start."""
+        from .engines import engine_times_words
+
+        return not engine_times_words(self.settings.engine)
 
     def start(self, article: Article, script: Script) -> None:
         """Start synthesizing ``article`` now, while its episode is still being set up; ``narrate`` takes it on."""
@@ -536,7 +548,9 @@ class Narrator:
                         spool_path, staged.mp3, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs
                     ) as encoder,
                 ):
-                    assembly = assemble(script, clips, spool, encoder, Pauses())
+                    # Cues spoken one by one each end like a sentence already: no breath added between them.
+                    pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
+                    assembly = assemble(script, clips, spool, encoder, pauses)
                     progress.finish()
                     encoded = encoder.finish(samples=assembly.samples)
                 spool_path.unlink()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import EngineUnavailable
+from ..models import WordMark
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,10 @@ class Audio:
     pcm: bytes
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
+    words: tuple[WordMark, ...] | None = None
+    """Where each word of the text starts, in samples of ``pcm`` (offsets into the text given to
+    ``synthesize``), in time order; None when the engine cannot tell. Any engine may fill it:
+    espeak-ng from its word events, a neural engine from its alignments."""
 
 
 class Engine(Protocol):
@@ -40,6 +45,9 @@ class Engine(Protocol):
     name: str
     version: str
     """Changes whenever the same text may sound different; part of the cache key."""
+    word_timings: bool
+    """Whether ``synthesize`` tells where words start (``Audio.words``): captions are then cut
+    anywhere in a sentence; without, each caption cue's part of a sentence is spoken on its own."""
 
     def voices(self) -> tuple[Voice, ...]: ...
 
@@ -52,6 +60,9 @@ class Engine(Protocol):
 
 class EngineFactory(Protocol):
     """An engine class: builds an instance, and tells its version without starting one."""
+
+    word_timings: bool
+    """The same as the engine's, known without starting one."""
 
     def __call__(self) -> Engine: ...
 
@@ -86,6 +97,12 @@ def create_engine(name: str) -> Engine:
 def engine_version(name: str) -> str:
     """The engine's version string, cheaply, without starting the engine (cache keys need it)."""
     return _factory(name).probe_version()
+
+
+def engine_times_words(name: str) -> bool:
+    """Whether the engine's clips tell where their words start, without starting the engine
+    (an engine that does not say is taken not to)."""
+    return bool(getattr(_factory(name), "word_timings", False))
 
 
 def _pyttsx3() -> EngineFactory:
