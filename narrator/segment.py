@@ -10,6 +10,7 @@ byline. How each sentence is said is speech.py's: its text stays the article's.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import re
@@ -563,6 +564,8 @@ def _split_long(chapter: ChapterPlan, max_words: int, min_words: int, language: 
 
 #: How many words on each side of a gap are compared to see whether the topic changes there.
 COHESION_WINDOW_WORDS = 80
+#: How many gaps away a dip's peaks are looked for.
+PEAK_GAPS = 30
 _CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
 
 
@@ -596,10 +599,11 @@ def cut_points(
         remaining = ends[-1] - ends[start]
         target = remaining / math.ceil(remaining / max_words)
         low, high = max(min_words, 0.6 * target), min(max_words, 1.4 * target)
-        gaps = [g for g in range(start + 1, len(sentences)) if low <= ends[g] - ends[start] <= high]
+        last = min(bisect.bisect_right(ends, ends[start] + max_words) - 1, len(sentences) - 1)
+        fitting = range(start + 1, last + 1)  # the gaps that leave a piece of at most max_words
+        gaps = [g for g in fitting if low <= ends[g] - ends[start] <= high]
         if not gaps:  # sentences too long for the window: the last gap that fits, or after one sentence
-            fitting = [g for g in range(start + 1, len(sentences)) if ends[g] - ends[start] <= max_words]
-            gaps = fitting[-1:] or [start + 1]
+            gaps = [fitting[-1]] if fitting else [start + 1]
 
         def score(g: int, start: int = start, target: float = target) -> float:
             evenness = abs(ends[g] - ends[start] - target) / target
@@ -623,13 +627,15 @@ def _cohesion_depths(sentences: Sequence[str], small_words: Collection[str]) -> 
         similarity[g] = _cosine(_window(bags, lengths, range(g - 1, -1, -1)), _window(bags, lengths, range(g, n)))
     depth = [0.0] * (n + 1)
     for g in range(1, n):
+        # The peaks on either side, climbing while cohesion rises; no further than PEAK_GAPS away, so a
+        # text whose cohesion only ever rises costs no more than any other.
         left = right = similarity[g]
         i = g - 1
-        while i >= 1 and similarity[i] >= left:
+        while i >= max(1, g - PEAK_GAPS) and similarity[i] >= left:
             left = similarity[i]
             i -= 1
         i = g + 1
-        while i < n and similarity[i] >= right:
+        while i < min(n, g + PEAK_GAPS) and similarity[i] >= right:
             right = similarity[i]
             i += 1
         depth[g] = (left - similarity[g]) + (right - similarity[g])

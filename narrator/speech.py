@@ -1070,4 +1070,4 @@ def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"(?<=\w) (?=[,.](?:\s|$))", "", text)  # where a dropped word or emoji left "Seoul , Cairo"
-    return text.strip()
+    return re.sub(r"^[\s,;:]+", "", text).strip()  # where a dropped word left ", hello"

@@ -45,7 +45,7 @@ COMMANDS = list(all_commands())
 
 
 def test_the_commands_of_the_work_order_exist() -> None:
-    assert {("narrate",), ("voices",)} <= set(COMMANDS)
+    assert {("narrate",), ("voices",), ("script",)} <= set(COMMANDS)
 
 
 def test_main_help_has_an_example(runner: CliRunner) -> None:

@@ -701,3 +701,24 @@ def test_any_text_narrates_or_has_no_words(espeak: Synthesizer, paragraphs: list
     event("narrated")
     if any(not clip.pcm.strip(b"\0") for clip in clips):
         event("a chunk the voice said nothing for: a pause")
+
+
+def test_a_huge_wall_of_text_is_cut_in_time_that_grows_with_its_length() -> None:
+    """A text whose cohesion only ever rises made the search for peaks quadratic: 4,000 sentences took
+    4 s, 16,000 a minute. Now bounded, so this (100,000 words) ends well within the guard."""
+    import signal
+
+    sentences = [" ".join(f"term{i // 3 + j}" for j in range(12)) + "." for i in range(8_000)]
+
+    def stop(signum: int, frame: object) -> None:
+        raise AssertionError("segmenting 100,000 words did not end within 60 s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    try:
+        script = segment_article(article(para(" ".join(sentences))), rate_wpm=RATE)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(script.chapters) <= MAX_CHAPTERS
+    assert max(chapter_words(script)) <= MAX_CHAPTER_WORDS * 1.05

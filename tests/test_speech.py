@@ -399,3 +399,44 @@ def test_the_tables_are_package_data() -> None:
     ]["narrator"]
     files = [p.relative_to(ROOT / "narrator").as_posix() for p in speech.TABLES.iterdir()]
     assert files and all(any(fnmatch.fnmatch(f, pattern) for pattern in patterns) for f in files), files
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "said"),
+    [
+        (
+            "en",
+            "It was built ca. 1900 for approx. $5m, vs. £2bn.",
+            "It was built circa nineteen hundred for approximately five million dollars, versus two billion pounds.",
+        ),
+        (
+            "en",
+            "Temps hit 95°F at 60 mph on Jan. 14.",
+            "Temps hit ninety-five degrees Fahrenheit at sixty miles per hour on January fourteenth.",
+        ),
+        (
+            "en",
+            "Sales of ¥500bn and US$3k in the '90s.",
+            "Sales of five hundred billion yen and three thousand US dollars in the nineties.",
+        ),
+        (
+            "de",
+            "Das kostet ca. 5 € usw., z. B. Nr. 3.",
+            "Das kostet circa 5 Euro und so weiter, zum Beispiel Nummer 3.",
+        ),
+        (
+            "fr",
+            "Il a payé 5 € p. ex. à M. Dupont le 1er mai.",
+            "Il a payé cinq euros par exemple à Monsieur Dupont le premier mai.",
+        ),
+    ],
+)
+def test_the_work_orders_examples(language: str, text: str, said: str) -> None:
+    """Issue 11's list: currency with symbols and suffixes, units, dates, decades, the abbreviations."""
+    assert speech.normalize(text, language) == said
+
+
+def test_what_a_voice_cannot_read_is_dropped_and_foldable_forms_folded() -> None:
+    assert speech.normalize("ﬁne ① Ꭰ٣ ᴀ * * * ____ a\u2060b", "en") == "fine 1 ab"
+    assert speech.normalize("Привет, hello", "ru") == "Привет, hello"  # a language without a table: its script
+    assert speech.normalize("Привет, hello", "en") == "hello"
