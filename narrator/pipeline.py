@@ -217,7 +217,7 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
         except InputError as exc:  # nothing to say
             steps.append(Failed(article.source, naming(exc, article.source)))
             continue
-        if script is not None and not settings.voice:
+        if script is not None:
             narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
             try:
                 narrator.voice_for(article)
@@ -728,8 +728,7 @@ def preview(articles: Sequence[Article], settings: Settings) -> Iterator[Preview
             except InputError as exc:
                 yield Failed(article.source, naming(exc, article.source))
                 continue
-            if not settings.voice:
-                narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
+            narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
             try:
                 voice = narrator.voice_for(article)
             except EngineUnavailable as exc:
