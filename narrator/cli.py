@@ -654,7 +654,7 @@ def feed(output_dir: Path, **podcast: Any) -> None:
       narrator feed -o output --base-url https://example.org/podcast/
     """
     from .library import open_library
-    from .pipeline import rebuild
+    from .pipeline import owner_missing, rebuild
     from .podcast import keep_base_url, resolve_podcast
 
     flags = _podcast_flags(podcast)
@@ -665,6 +665,8 @@ def feed(output_dir: Path, **podcast: Any) -> None:
             if note:
                 _note(note)
         path = rebuild(output_dir, podcast_settings, library)
+        if owner_missing(podcast_settings):
+            _note(owner_missing(podcast_settings))
         for disagreement in library.disagreements():
             click.echo(f"narrator: warning: {disagreement}; narrate its article again, or remove it", err=True)
     click.echo(path)

@@ -151,6 +151,8 @@ def publish(
             note = save(out, podcast.base_url)
             if note:
                 progress.note(note)
+        if owner_missing(podcast):
+            progress.note(owner_missing(podcast))
         narrated = False
         with open_library(out) as library:
             repair(out, podcast, library)
@@ -312,6 +314,18 @@ def prepare_folder(out: Path, podcast: PodcastSettings, narrator: Narrator) -> N
     if not podcast_path(out).exists():
         save_podcast(PodcastSettings(), podcast_path(out))  # the defaults, for the user to edit
     narrator.publish_cover(podcast, out)
+
+
+def owner_missing(podcast: PodcastSettings) -> str:
+    """What to say when a feed published for the world has no owner e-mail, which Apple needs; else ""."""
+    from .podcast import is_public_url
+
+    if podcast.owner_email or not is_public_url(podcast.base_url):
+        return ""
+    return (
+        "the feed has no owner e-mail (itunes:email), which Apple Podcasts needs to accept it;"
+        " set owner_email in podcast.toml (narrator init --owner-email ADDRESS)"
+    )
 
 
 def rebuild(output_dir: Path, podcast: PodcastSettings, library: Library) -> Path:
