@@ -201,13 +201,19 @@ class _Bar:
         self.enabled = enabled
         self.bar: Any = None
 
+    @staticmethod
+    def _short(label: str) -> str:
+        import shutil
+
+        room = max(8, min(30, shutil.get_terminal_size().columns // 3))
+        return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+
     def start(self, label: str, total: int) -> None:
         if self.enabled:
             import shutil
 
             columns = shutil.get_terminal_size().columns
-            room = max(8, min(30, columns // 3))
-            short = label if len(label) <= room else label[: room - 1].rstrip() + "…"
+            short = self._short(label)
             # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
             width = max(8, columns - len(short) - 4 - 26 - 1)
             self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True, width=width)
@@ -216,6 +222,18 @@ class _Bar:
     def advance(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
+
+    def articles(self, label: str, done: int, total: int) -> None:
+        """A run's articles done of ``total`` (a cluster's): one bar for the run, drawn again after a line
+        of output ended it."""
+        if not self.enabled:
+            return
+        if self.bar is not None and (self.bar.label != self._short(label) or self.bar.length != total):
+            self.finish()
+        if self.bar is None:
+            self.start(label, total)
+        if self.bar is not None and done > self.bar.pos:
+            self.bar.update(done - self.bar.pos)
 
     def finish(self) -> None:
         if self.bar is not None:
@@ -363,6 +381,18 @@ def reading_options(command: F) -> F:
     help="Refuse an article whose audio would last longer than this.  [default: 12]",
 )
 @click.option("--as-new", is_flag=True, help="Publish as a new episode even if the article is in the podcast.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Narrate on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N to start N workers"
+    " here (also NARRATOR_CLUSTER, and cluster in podcast.toml); needs narrator[distributed].",
+)
+@click.option(
+    "--shared-output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --cluster: the output folder as the workers see it (a shared file system); they write the"
+    " episodes there, and only their names travel.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
 @podcast_options
 @translate_errors
@@ -381,6 +411,8 @@ def narrate(
     no_cache: bool,
     max_hours: float | None,
     as_new: bool,
+    cluster: str | None,
+    shared_output: Path | None,
     quiet: bool,
     **podcast: Any,
 ) -> None:
@@ -400,19 +432,25 @@ def narrate(
     language) is reported in one line and the others are narrated; the exit
     status is then not 0, as with cp.
 
+    With --cluster the articles are read and checked here, and a Dask cluster's
+    workers narrate them, a whole article each; this process writes the folder,
+    which holds what a local run would make.
+
     \b
     Examples:
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
+      narrator narrate archive/ -o output --cluster tcp://10.0.0.5:8786
     """
     from .pipeline import Failed, Progress, Skipped, publish
-    from .settings import DEFAULT_ENGINE, resolve
+    from .settings import DEFAULT_ENGINE, resolve, resolve_cluster
     from .warmup import head_start
 
     podcast_flags = _podcast_flags(podcast)
     engine = engine or DEFAULT_ENGINE
-    with head_start(articles, output_dir, engine=engine, jobs=jobs) as start:  # engines first: 0.1 s
+    cluster = resolve_cluster(cluster, output_dir)  # before the engines start: a cluster's workers speak
+    with head_start(articles, output_dir, engine=engine, jobs=jobs, local=not cluster) as start:  # engines first
         settings = resolve(
             output_dir=output_dir,
             engine=engine,
@@ -426,6 +464,8 @@ def narrate(
             language=article_language,
             lexicon=lexicon,
             max_hours=max_hours,
+            cluster=cluster,
+            shared_output=shared_output,
         )
         # Everything is read first; an input that cannot be read is said and left out, the rest narrated.
         failures = Failures()
@@ -433,7 +473,9 @@ def narrate(
         if not inputs:
             failures.exit()
         with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
-            progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note)
+            progress = Progress(
+                start=bar.start, advance=bar.advance, finish=bar.finish, note=_note, articles=bar.articles
+            )
             keep_base_url = podcast_flags.get("base_url") is not None
             for result in start.settling(
                 publish(

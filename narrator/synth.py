@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .cache import ClipCache, clip_key
 from .engines import Engine, Voice, create_engine, engine_version
 from .errors import NarratorError, SynthesisError
-from .executor import WorkerPool
+from .executor import WorkerPool, run_here
 from .models import Clip, WordMark
 
 if TYPE_CHECKING:
@@ -172,6 +172,30 @@ class Workers(WorkerPool):
         return _result(self._described, "", timeout_s)
 
 
+class HereWorkers:
+    """This process's one engine in place of worker processes, where none may be started: a
+    cluster worker's task runs in a daemonic process, which cannot have children. Each text is
+    synthesized when its clip is wanted, and the engine is kept for the next article."""
+
+    jobs = 1
+    running = True
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+
+    def submit(self, fn: Callable[..., T], *args: object, wait_on_close: bool = True) -> Future[T]:
+        return run_here(fn, *args)
+
+    def describe(self, timeout_s: float) -> tuple[tuple[Voice, ...], str, str]:
+        return _describe(self.engine)
+
+    def close(self) -> None:
+        """Nothing to stop: the engine stays warm for the next article."""
+
+    def kill(self) -> None:
+        """Nothing to stop: a call to the engine here cannot be taken back."""
+
+
 class Synthesizer:
     """Worker processes with warm engines, shared by every article of a run.
 
@@ -188,7 +212,7 @@ class Synthesizer:
         jobs: int,
         cache: ClipCache | None,
         timeout_s: float = 60.0,
-        workers: Workers | None = None,
+        workers: Workers | HereWorkers | None = None,
     ) -> None:
         if workers is not None and workers.engine != voicing.engine:
             raise ValueError(f"workers run {workers.engine!r}, not {voicing.engine!r}")
@@ -212,7 +236,12 @@ class Synthesizer:
             self._version = engine_version(self.voicing.engine)
         return self._version
 
-    def warm_up(self) -> Workers:
+    @property
+    def in_process(self) -> bool:
+        """Whether texts are synthesized here, by this process's engine (``HereWorkers``)."""
+        return isinstance(self._workers, HereWorkers)
+
+    def warm_up(self) -> Workers | HereWorkers:
         """Start the worker processes now (each initialises its engine in the background)."""
         if self._workers is None or not self._workers.running:
             self._workers = Workers(self.voicing.engine, self.jobs)
@@ -234,13 +263,13 @@ class Synthesizer:
         return self._voices
 
     def close(self) -> None:
-        if self._workers is not None:
+        if self._workers is not None and not self.in_process:  # this process's engine stays
             self._workers.close()
             self._workers = None
 
     def kill(self) -> None:
         """Stop the workers at once: a stuck engine never returns from its call."""
-        if self._workers is not None:
+        if self._workers is not None and not self.in_process:
             self._workers.kill()
             self._workers = None
 
@@ -311,7 +340,8 @@ class _Batch:
         self.texts_by_key = texts_by_key
         self.queue = iter(missing)  # first-use order, the order they are needed in
         self.synthesizes = bool(missing)
-        self.window = window_for(synthesizer.jobs)
+        # In this process a text is synthesized when its clip is wanted (``take``), not ahead.
+        self.window = 0 if synthesizer.in_process else window_for(synthesizer.jobs)
         self.in_flight: dict[str, Future[Clip]] = {}
 
     def submit(self, key: str) -> None:

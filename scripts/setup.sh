@@ -50,7 +50,7 @@ elif [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
   if [ "$profile" = test ]; then
     # Editable, so the tests (and the processes they start) run the code being worked on.
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,distributed]"
   else
     # A plain install for the demo, as a user has it (and without setuptools' editable-mode notice).
     "$venv/bin/python" -m pip install -q --disable-pip-version-check .
