@@ -195,7 +195,7 @@ def read_inputs(
 
 
 class _Bar:
-    """A progress bar over sentences on stderr, only when stderr is a terminal, as wide as it."""
+    """A progress bar over the article's sentences on stderr, only when stderr is a terminal, as wide as it."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -210,7 +210,14 @@ class _Bar:
             short = label if len(label) <= room else label[: room - 1].rstrip() + "…"
             # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
             width = max(8, columns - len(short) - 4 - 26 - 1)
-            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True, width=width)
+            self.bar = click.progressbar(
+                length=total,
+                label=short,
+                file=sys.stderr,
+                show_pos=True,
+                width=width - len("  sentences"),
+                item_show_func=lambda _item: "sentences",
+            )
             self.bar.__enter__()
 
     def advance(self) -> None:
