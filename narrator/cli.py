@@ -797,7 +797,7 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
                 f" (feed.xml was written for {listening.written_for})",
                 err=True,
             )
-        elif listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
+        if listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
             example = next((url for url in listening.page_urls[1:]), f"http://192.168.1.20:{listening.port}/")
             click.echo(
                 f"narrator: for podcast apps on other devices, give --base-url with this machine's address: {example}",
