@@ -195,7 +195,8 @@ def read_inputs(
 
 
 class _Bar:
-    """A progress bar over sentences on stderr, only when stderr is a terminal, as wide as it."""
+    """A progress bar over the article's sentences (a cluster run's: over its articles) on stderr, only when
+    stderr is a terminal, as wide as it."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -208,7 +209,7 @@ class _Bar:
         room = max(8, min(30, shutil.get_terminal_size().columns // 3))
         return label if len(label) <= room else label[: room - 1].rstrip() + "…"
 
-    def start(self, label: str, total: int) -> None:
+    def start(self, label: str, total: int, unit: str = "sentences") -> None:
         if self.enabled:
             import shutil
 
@@ -216,7 +217,14 @@ class _Bar:
             short = self._short(label)
             # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
             width = max(8, columns - len(short) - 4 - 26 - 1)
-            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True, width=width)
+            self.bar = click.progressbar(
+                length=total,
+                label=short,
+                file=sys.stderr,
+                show_pos=True,
+                width=width - len(f"  {unit}"),
+                item_show_func=lambda _item: unit,
+            )
             self.bar.__enter__()
 
     def advance(self) -> None:
@@ -231,7 +239,7 @@ class _Bar:
         if self.bar is not None and (self.bar.label != self._short(label) or self.bar.length != total):
             self.finish()
         if self.bar is None:
-            self.start(label, total)
+            self.start(label, total, unit="articles")
         if self.bar is not None and done > self.bar.pos:
             self.bar.update(done - self.bar.pos)
 
@@ -832,7 +840,7 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
                 f" (feed.xml was written for {listening.written_for})",
                 err=True,
             )
-        elif listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
+        if listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
             example = next((url for url in listening.page_urls[1:]), f"http://192.168.1.20:{listening.port}/")
             click.echo(
                 f"narrator: for podcast apps on other devices, give --base-url with this machine's address: {example}",

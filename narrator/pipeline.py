@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -923,7 +924,17 @@ class Narrator:
         synthesizer = self.synthesizer
         synthesizer.voicing = replace(synthesizer.voicing, voice=self.voice_for(article))
         texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
-        return synthesizer.clips(texts, on_done=lambda: self._progress.advance())
+        # The progress counts sentences (as the user thinks of the text), not the engine's pieces.
+        ends = iter(itertools.accumulate(len(sentence.chunks) for sentence in script.sentences()))
+        state = {"done": 0, "next": next(ends, 0)}
+
+        def piece_done() -> None:
+            state["done"] += 1
+            while state["done"] >= state["next"] > 0:
+                self._progress.advance()
+                state["next"] = next(ends, 0)
+
+        return synthesizer.clips(texts, on_done=piece_done)
 
     def narrate(
         self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
@@ -935,8 +946,8 @@ class Narrator:
         self._progress = progress
         started, self._started = self._started, None
         clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
-        progress.start(article.title, sum(len(sentence.chunks) for sentence in script.sentences()))
-        from .episode import move_episode, write_episode
+        progress.start(article.title, len(script.sentences()))
+        from .episode import move_episode, write_episode  # imported only now, while the engines work
         from .warmup import return_freed_memory
 
         return_freed_memory()
