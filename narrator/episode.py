@@ -38,6 +38,7 @@ def write_episode(
     cue_by_cue: bool,
     mp3_name: Path,
     assembled: Callable[[], None] = lambda: None,
+    one_core: bool = False,
 ) -> Timeline:
     """Write STEM.mp3, .vtt, .srt and .chapters.json for ``script`` into ``folder``; return the timeline.
 
@@ -45,7 +46,8 @@ def write_episode(
     tag says (its chapters are the timeline's). ``jobs`` threads encode; ``cue_by_cue``:
     the engine spoke each cue's part of a sentence on its own, so no pause is added
     between them. ``mp3_name`` is the MP3 as the user will know it, for errors.
-    ``assembled`` is called once every clip is in.
+    ``assembled`` is called once every clip is in. ``one_core``: everything happens in
+    this thread (a cluster's worker is one core), the MP3 cut in parts as for ``jobs``.
     """
     # Imported only now, while the engines work.
     from .assemble import Pauses, assemble
@@ -57,7 +59,7 @@ def write_episode(
     spool_path = folder / "episode.raw"
     with (
         spool_path.open("wb") as spool,
-        StreamEncoder(spool_path, files.mp3, bitrate_kbps=bitrate_kbps, jobs=jobs) as encoder,
+        StreamEncoder(spool_path, files.mp3, bitrate_kbps=bitrate_kbps, jobs=jobs, here=one_core) as encoder,
     ):
         # Cues spoken one by one each end like a sentence already: no breath added between them.
         pauses = Pauses(chunk_ms=0) if cue_by_cue else Pauses()

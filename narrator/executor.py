@@ -194,6 +194,14 @@ def thread_pool(jobs: int, name: str) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=f"narrator-{name}")
 
 
+class HereExecutor(Executor):
+    """An executor that runs each task at once, in the thread that submits it: for a process that should
+    use one core (a cluster's worker is one core of its machine, beside others)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return run_here(lambda: fn(*args, **kwargs))
+
+
 def in_background(work: Callable[[], T], name: str) -> Future[T]:
     """Run ``work`` on a thread of its own; its result (or exception) goes to whoever asks the future."""
     future: Future[T] = Future()
@@ -258,6 +266,25 @@ def run_here(work: Callable[..., T], *args: Any) -> Future[T]:
     except Exception as exc:  # delivered to whoever asks for the result, as a pool delivers it
         future.set_exception(exc)
     return future
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None, expired: Callable[[], None]) -> Iterator[None]:
+    """Call ``expired()`` on a thread of its own if the block takes longer than ``seconds`` (None: never).
+
+    For a call that cannot be interrupted (an engine stuck in C), where the only way out is
+    to end the process: a cluster's worker does, and the cluster gives the article to another.
+    """
+    if seconds is None:
+        yield
+        return
+    timer = threading.Timer(seconds, expired)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 # --- clusters ----------------------------------------------------------------------------

@@ -688,7 +688,9 @@ class Library:
                 return ()
             in_use = {
                 str(row[0])  # only the garbage's names are looked up in the files (by their index)
-                for row in self._query("SELECT name FROM garbage WHERE name IN (SELECT name FROM files)")
+                for row in self._query(
+                    "SELECT name FROM garbage WHERE EXISTS (SELECT 1 FROM files WHERE files.name = garbage.name)"
+                )
             }
             deleted = []
             for (name,) in self._query("SELECT name FROM garbage"):

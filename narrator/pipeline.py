@@ -993,6 +993,7 @@ class Narrator:
             use_cache=s.cache_dir is not None,
             cache_dir=str(s.worker_cache_dir or ""),
             cache_max_bytes=s.cache_max_bytes,
+            timeout_s=s.timeout_s,
             version=__version__,
             shared_output=str(s.shared_output or ""),
             client_pid=os.getpid(),

@@ -51,8 +51,8 @@ class ArticleJob:
     """What the ID3 tag says (its chapters come from the audio), the podcast's cover included."""
     bitrate_kbps: int
     encoders: int
-    """Threads that encode the MP3: as many as a local run on the client would use (--jobs), since the
-    parts the MP3 is encoded in are cut by it, and the same parts make the same file."""
+    """How many encoder threads a local run on the client would use (--jobs): the worker encodes in its
+    own thread, but cuts the MP3's parts as those threads would, so the file is the same."""
     cue_by_cue: bool
     """The engine cannot time words: each cue's part of a sentence is spoken on its own."""
     use_cache: bool
@@ -60,6 +60,9 @@ class ArticleJob:
     """The sentence cache to use: "" for the worker's own (its NARRATOR_CACHE_DIR, else its user
     cache folder), else a folder every worker sees (a shared file system)."""
     cache_max_bytes: int
+    timeout_s: float
+    """How long the engine may take over one text (NARRATOR_ENGINE_TIMEOUT): a worker whose engine is stuck
+    longer ends, and the cluster gives the article to another."""
     version: str
     """narrator's version on the client: a worker running another version refuses the job."""
     shared_output: str = ""
@@ -109,7 +112,8 @@ def _narrate(job: ArticleJob) -> RemoteEpisode:
     cache = None
     if job.use_cache:
         cache = ClipCache(Path(job.cache_dir) if job.cache_dir else default_cache_dir(), job.cache_max_bytes)
-    synthesizer = Synthesizer(job.voicing, jobs=1, cache=cache, workers=HereWorkers(job.voicing.engine))
+    here = HereWorkers(job.voicing.engine, timeout_s=job.timeout_s)
+    synthesizer = Synthesizer(job.voicing, jobs=1, cache=cache, workers=here)
     clips = synthesizer.clips([chunk for sentence in job.script.sentences() for chunk in sentence.chunks])
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
@@ -143,6 +147,7 @@ def _write(job: ArticleJob, folder: Path, clips: Iterator[Clip]) -> Timeline:
         tags=lambda: job.tags,
         bitrate_kbps=job.bitrate_kbps,
         jobs=job.encoders,
+        one_core=True,  # one worker per core: its engine and its encoder take turns
         cue_by_cue=job.cue_by_cue,
         mp3_name=Path(f"{job.stem}.mp3"),
     )

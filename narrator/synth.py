@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .cache import ClipCache, clip_key
 from .engines import Engine, Voice, create_engine, engine_version
 from .errors import NarratorError, SynthesisError
-from .executor import WorkerPool, run_here
+from .executor import WorkerPool, deadline, run_here
 from .models import Clip, WordMark
 
 if TYPE_CHECKING:
@@ -175,16 +175,27 @@ class Workers(WorkerPool):
 class HereWorkers:
     """This process's one engine in place of worker processes, where none may be started: a
     cluster worker's task runs in a daemonic process, which cannot have children. Each text is
-    synthesized when its clip is wanted, and the engine is kept for the next article."""
+    synthesized when its clip is wanted, and the engine is kept for the next article.
+
+    An engine stuck on a text for longer than ``timeout_s`` (and time for its length) cannot
+    be stopped from here: the process ends (exit status 70), so that its cluster gives the
+    article to another worker, and after a few such deaths reports it failed.
+    """
 
     jobs = 1
     running = True
 
-    def __init__(self, engine: str) -> None:
+    def __init__(self, engine: str, timeout_s: float | None = None) -> None:
         self.engine = engine
+        self.timeout_s = timeout_s
 
     def submit(self, fn: Callable[..., T], *args: object, wait_on_close: bool = True) -> Future[T]:
-        return run_here(fn, *args)
+        import os
+
+        text = args[0] if args and isinstance(args[0], str) else ""
+        limit = None if self.timeout_s is None else self.timeout_s + len(text) / 20
+        with deadline(limit, lambda: os._exit(70)):
+            return run_here(fn, *args)
 
     def describe(self, timeout_s: float) -> tuple[tuple[Voice, ...], str, str]:
         return _describe(self.engine)

@@ -5,7 +5,8 @@
 When the worker writes the captions of the episode STEM (``STEM.vtt``), ACTION happens:
 ``enospc`` (the write fails: the disk is full), ``die`` (the worker process dies there,
 every time, as a crashing engine would) or ``die-once`` (it dies the first time only, a
-marker file NARRATOR_TEST_MARKER saying it did). The probes below are run on the workers
+marker file NARRATOR_TEST_MARKER saying it did). ``hang:TEXT`` makes the tone engine
+never return from a text containing TEXT, as a stuck engine would. The probes below are run on the workers
 and the scheduler by the tests. Used by tests/test_cluster.py; nothing here is part of narrator.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import pathlib
+import time
 from typing import Any
 
 
@@ -22,6 +24,18 @@ def dask_setup(worker: object) -> None:
     if not fault:
         return
     action, _, stem = fault.partition(":")
+    if action == "hang":
+        from narrator.engines.tone import ToneEngine
+
+        speak = ToneEngine.synthesize
+
+        def stuck(self: ToneEngine, text: str, voice: str, rate: int) -> Any:
+            while stem in text:
+                time.sleep(3600)
+            return speak(self, text, voice, rate)
+
+        ToneEngine.synthesize = stuck  # type: ignore[method-assign]
+        return
     original = pathlib.Path.write_text
 
     def write_text(self: pathlib.Path, *args: Any, **kwargs: Any) -> int:

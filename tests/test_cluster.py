@@ -288,9 +288,10 @@ class DaskProcesses:
     scheduler: subprocess.Popen[bytes]
     address: str
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: int = 0
 
     def start_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        index = len(self.workers)
+        index, self.started = self.started, self.started + 1
         log = (self.folder / f"worker-{index}.log").open("wb")
         worker = subprocess.Popen(
             [
@@ -604,8 +605,9 @@ def test_a_worker_that_dies_in_an_article_has_it_tried_again_elsewhere(tmp_path:
 
 
 def test_articles_that_fail_on_their_workers_are_one_line_each_and_the_others_finish(tmp_path: Path) -> None:
-    """One article's worker finds its disk full; another kills every worker it is given (Dask tries it on
-    four, then gives up): each is one line naming its file, the others are published, nothing is left over."""
+    """One article's worker finds its disk full; another's engine never returns, so each worker it is given
+    ends (Dask tries it on four, then gives up): each is one line naming its file, the others are
+    published, nothing is left over."""
     processes = start_dask(tmp_path / "dask", 0)
     try:
         processes.start_worker({"NARRATOR_TEST_FAULT": "enospc:tram-01"})
@@ -626,12 +628,16 @@ def test_articles_that_fail_on_their_workers_are_one_line_each_and_the_others_fi
         for worker in processes.workers:
             stop(worker)
         processes.workers.clear()
-        processes.start_worker({"NARRATOR_TEST_FAULT": "die:tram-02"})
-        processes.start_worker({"NARRATOR_TEST_FAULT": "die:tram-02"})
+        stuck = {"NARRATOR_TEST_FAULT": "hang:of article 2 says"}  # the engine never returns on tram-02's text
+        processes.start_worker(stuck)
+        processes.start_worker(stuck)
         processes.wait_for_workers(2)
         again = many_articles(tmp_path / "again", 4, paragraphs=5)
         out = tmp_path / "out-again"
-        done = run_cli("narrate", str(again), "-o", str(out), "--engine", "tone", "--cluster", processes.address)
+        done = run_cli(
+            "narrate", str(again), "-o", str(out), "--engine", "tone", "--no-cache", "--cluster", processes.address,
+            env={"NARRATOR_ENGINE_TIMEOUT": "1"},  # a worker whose engine is stuck longer ends
+        )  # fmt: skip
         assert done.returncode == 4, done.stderr  # the engine's status: it is what crashes a worker
         assert done.stderr.splitlines() == [
             f"narrator: error: {again / 'tram-02.txt'}: could not be narrated on the cluster:"
