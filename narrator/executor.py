@@ -371,6 +371,10 @@ class Cluster:
     def workers(self) -> int:
         return len(self.threads())
 
+    def connected(self) -> bool:
+        """Whether the client is still connected to the scheduler (it tries to reconnect for a while)."""
+        return str(getattr(self.client, "status", "")) == "running"
+
     def label(self) -> str:
         """For the progress bar: "cluster: 3 workers"."""
         n = self.workers()
@@ -720,13 +724,16 @@ def settled(
             )
 
 
-def cluster_failure(exc: BaseException) -> tuple[str, bool]:
+def cluster_failure(exc: BaseException, *, connected: bool = True) -> tuple[str, bool]:
     """Why a cluster's task failed, in one line, and whether the run may go on with other articles.
 
     KilledWorker: the article killed a worker each time it was tried (allowed-failures + 1
     times): its own fault. A lost scheduler or a cancelled task: the run's; it stops.
+    ``connected``: whether the client still is (a lost scheduler cancels every task).
     """
     name = type(exc).__name__
+    if not connected and name in ("CancelledError", "FutureCancelledError"):
+        return "the connection to the Dask scheduler was lost", False
     if name == "KilledWorker":
         return f"it killed {getattr(exc, 'allowed_failures', 3) + 1} workers in a row (the engine crashed?)", True
     if name == "FutureCancelledError" and getattr(exc, "reason", "") == "scheduler-connection-lost":

@@ -343,9 +343,9 @@ def received(
     except NarratorError as exc:  # raised on the worker, about this article
         return Failed(source, naming(exc, source))
     except Exception as exc:
-        reason, go_on = cluster_failure(exc)
+        reason, go_on = cluster_failure(exc, connected=cluster.connected())
         if not go_on:
-            raise ClusterError(f"{reason} (at {cluster.address})") from exc
+            raise ClusterError(f"{reason} ({cluster.address})") from exc
         return Failed(source, SynthesisError(f"could not be narrated on the cluster: {reason}", source))
     episode = place_remote(remote, step.article, out)
     record(library, claim, episode)

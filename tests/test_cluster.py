@@ -664,3 +664,27 @@ def test_a_scheduler_without_workers_is_one_error(tmp_path: Path) -> None:
         ]
     finally:
         processes.stop()
+
+
+def test_losing_the_scheduler_mid_run_stops_it_in_one_line_and_keeps_what_was_recorded(tmp_path: Path) -> None:
+    processes = start_dask(tmp_path / "dask", 2)
+    try:
+        source = many_articles(tmp_path / "in", 10, paragraphs=80)
+        out = tmp_path / "out"
+        run = subprocess.Popen(
+            [sys.executable, "-m", "narrator", "narrate", str(source), "-o", str(out), "--engine", "tone",
+             "--cluster", processes.address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert run.stdout is not None
+        assert run.stdout.readline().endswith("LUFS\n")  # an episode is in, others are being narrated
+        os.killpg(processes.scheduler.pid, signal.SIGKILL)
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 5
+        assert err == f"narrator: error: the connection to the Dask scheduler was lost ({processes.address})\n"
+        assert settled_problems(out) == []
+        with open_library(out) as library:
+            assert library._query("SELECT COUNT(*) FROM claims")[0][0] == 0
+            assert 1 <= len(library.episodes()) < 10
+    finally:
+        processes.stop()
