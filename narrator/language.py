@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import EngineUnavailable
+from .errors import EngineUnavailable, NarratorError, SettingsError
 
 if TYPE_CHECKING:
     from .engines import Voice
@@ -110,6 +111,8 @@ class InstalledVoices:
     voices: tuple[Voice, ...]
     default: str
     """Id of the engine's default voice."""
+    engine: str = ""
+    """The engine's name; "" when not known."""
 
     def languages(self) -> tuple[str, ...]:
         """Every language some voice speaks, as primary subtags, sorted."""
@@ -133,7 +136,19 @@ def installed_voices(engine: str) -> InstalledVoices:
 def voices_of(synthesizer: Synthesizer) -> InstalledVoices:
     """The voices the engine of ``synthesizer`` has, as its workers list them."""
     voices, default = synthesizer.voices()
-    return InstalledVoices(voices=voices, default=default)
+    return InstalledVoices(voices=voices, default=default, engine=synthesizer.voicing.engine)
+
+
+def other_engines(engine: str) -> Iterator[InstalledVoices]:
+    """The voices of every other engine that speaks and can run here (for messages: each is asked by a worker)."""
+    from .engines import speech_engines
+
+    for other in speech_engines():
+        if other != engine:
+            try:
+                yield installed_voices(other)
+            except NarratorError:
+                continue  # not installed here: nothing to offer
 
 
 def _voice_rank(voice: Voice, tag: str, default: str) -> tuple[int, int, str] | None:
@@ -172,12 +187,37 @@ def matching_voices(tag: str, installed: InstalledVoices) -> tuple[Voice, ...]:
     return tuple(voice for _rank, voice in sorted(ranked, key=lambda pair: pair[0]))
 
 
-def choose_voice(tag: str, installed: InstalledVoices) -> str:
-    """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it."""
+def choose_voice(tag: str, installed: InstalledVoices, others: Iterable[InstalledVoices] = ()) -> str:
+    """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it:
+    the languages of this engine's voices and of the ``others`` engines' (asked only then)."""
     found = matching_voices(tag, installed)
-    if not found:
+    if found:
+        return found[0].id
+    if not installed.engine:
         raise EngineUnavailable(
             f"no installed voice speaks {tag!r} (installed languages: {', '.join(installed.languages())}); "
             "choose one of those with --language, or a voice with --voice"
         )
-    return found[0].id
+    engines = [installed, *others]
+    spoken = "; ".join(f"{e.engine}: {', '.join(e.languages()) or 'none'}" for e in engines)
+    able = [e.engine for e in engines[1:] if matching_voices(tag, e)]
+    hint = f"--engine {able[0]} speaks it, or " if able else ""
+    raise EngineUnavailable(
+        f"no {installed.engine} voice speaks {tag!r} (installed languages, by engine: {spoken}); "
+        f"{hint}choose one of those with --language, or a voice with --voice"
+    )
+
+
+def check_voice(voice: str, installed: InstalledVoices) -> str:
+    """``voice`` (``--voice``) when the engine has it or reads it as a model file; SettingsError naming the
+    installed voices otherwise."""
+    if any(v.id == voice for v in installed.voices):
+        return voice
+    from .engines import voice_digest
+
+    if installed.engine and voice_digest(installed.engine, voice):  # a model file the engine reads
+        return voice
+    ids = [v.id for v in installed.voices]
+    listed = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+    engine = installed.engine or "installed"
+    raise SettingsError(f"no {engine} voice {voice!r} (installed: {listed or 'none'}; `narrator voices` lists them)")

@@ -91,12 +91,28 @@ class Script:
 
 
 @dataclass(frozen=True, slots=True)
+class WordMark:
+    """Where the engine says a word of the text it was given starts in the audio it made."""
+
+    offset: int
+    """Index of the word's first character in the text given to the engine (a ``str`` index)."""
+    sample: int
+    """The word's first sample in the audio."""
+    end: int | None = None
+    """The sample just after the word's sound, when the engine tells (Piper's alignments do);
+    None: the word lasts until the next one starts."""
+
+
+@dataclass(frozen=True, slots=True)
 class Clip:
     """Synthesized speech for one chunk of text, silence trimmed from both ends."""
 
     pcm: bytes
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
+    words: tuple[WordMark, ...] | None = None
+    """Where the chunk's words are, in samples of ``pcm``, in time order; None when the engine
+    does not tell (cues are then timed by the sentence's clips alone)."""
 
     @property
     def duration_ms(self) -> int:

@@ -452,17 +452,20 @@ class Narrator:
         return self.settings.lexicon or default_lexicon()
 
     def voice_for(self, article: Article) -> str:
-        """The voice that reads ``article``: --voice, else the installed voice that best speaks its language.
+        """The voice that reads ``article``: --voice (SettingsError when the engine has no such voice),
+        else the installed voice that best speaks its language.
 
         Always a voice id, never "the default": a worker's engine keeps the last
         voice it was given, so a German article followed by an English one in the
         same run must name the English voice.
         """
-        if self.settings.voice:
-            return self.settings.voice
-        from .language import choose_voice, voices_of
+        from .language import check_voice, choose_voice, other_engines, voices_of
 
-        return choose_voice(article.language, voices_of(self.synthesizer))
+        installed = voices_of(self.synthesizer)
+        if self.settings.voice:
+            return check_voice(self.settings.voice, installed)
+        # The other engines are asked for their voices only to say, when none here speaks it, which does.
+        return choose_voice(article.language, installed, other_engines(installed.engine))
 
     @property
     def synthesizer(self) -> Synthesizer:

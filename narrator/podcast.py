@@ -95,6 +95,8 @@ class PodcastSettings:
     """podcast:locked: True asks other platforms not to import the feed."""
     guid: str = ""
     """podcast:guid; empty means derived from the feed URL once and kept in the library."""
+    engine: str = ""
+    """The speech engine that narrates the episodes (``narrate --engine`` overrides it); empty: pyttsx3."""
 
     @property
     def feed_url(self) -> str:
@@ -126,6 +128,7 @@ _COMMENTS = {
     "show_type": "episodic (newest first) or serial (in order).",
     "locked": "true asks other podcast platforms not to import this feed.",
     "guid": "podcast:guid; empty means derived from the first public feed URL and kept.",
+    "engine": "Speech engine for new episodes: pyttsx3 or piper (see `narrator voices`); empty means pyttsx3.",
 }
 
 
@@ -249,6 +252,10 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         raise SettingsError(f"show_type must be episodic or serial, not {podcast.show_type!r}")
     category, subcategory = check_category(podcast.category, podcast.subcategory)
     link = normalize_link(podcast.link) if podcast.link.strip() else ""
+    if podcast.engine.strip():
+        from .engines import check_engine
+
+        check_engine(podcast.engine.strip())
     if podcast.guid.strip():
         try:
             uuid.UUID(podcast.guid.strip())
@@ -266,6 +273,7 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         link=link,
         base_url=normalize_base_url(podcast.base_url),
         guid=podcast.guid.strip().lower(),
+        engine=podcast.engine.strip(),
     )
 
 
@@ -425,6 +433,12 @@ def resolve_podcast(output_dir: Path, *, create: bool = True, **flags: Any) -> P
         if create:
             save_podcast(podcast, path)
     return apply_overrides(podcast, **flags)
+
+
+def podcast_engine(output_dir: Path) -> str:
+    """The engine the folder's podcast.toml names; "" when it names none or there is no podcast.toml."""
+    path = podcast_path(output_dir)
+    return load_podcast(path).engine if path.exists() else ""
 
 
 def init_podcast(output_dir: Path, **flags: Any) -> Path:

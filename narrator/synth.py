@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .cache import ClipCache, clip_key
-from .engines import Engine, Voice, create_engine, engine_version
+from .engines import Engine, Voice, create_engine, engine_version, voice_digest
 from .errors import NarratorError, SynthesisError
 from .executor import WorkerPool
-from .models import Clip
+from .models import Clip, WordMark
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -64,6 +64,17 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
     >>> len(trim_silence(pcm, 22050)) // 2   # the sound plus 8 ms on each side
     362
     """
+    start, end = trim_bounds(pcm, sample_rate)
+    return pcm[start * 2 : end * 2]
+
+
+def trim_bounds(pcm: bytes, sample_rate: int) -> tuple[int, int]:
+    """The samples ``[start, end)`` that trim_silence keeps; (0, 0) when there is only silence.
+
+    >>> import array
+    >>> trim_bounds(array.array("h", [0] * 1000 + [5000] * 10 + [0] * 1000).tobytes(), 22050)
+    (824, 1186)
+    """
     body = pcm[: len(pcm) // 2 * 2]
     # Digital silence is skipped at C speed (espeak ends every clip with 0.3 s of zeros), the
     # rest sample by sample.
@@ -75,12 +86,30 @@ def trim_silence(pcm: bytes, sample_rate: int) -> bytes:
         samples.byteswap()
     first = next((i for i in range(lead, len(samples)) if abs(samples[i]) > SILENCE_THRESHOLD), None)
     if first is None:
-        return b""
+        return 0, 0
     last = next(i for i in range(len(samples) - 1 - trail, first - 1, -1) if abs(samples[i]) > SILENCE_THRESHOLD)
     margin = sample_rate * TRIM_MARGIN_MS // 1000
-    start = max(0, first - margin)
-    end = min(len(samples), last + 1 + margin)
-    return pcm[start * 2 : end * 2]
+    return max(0, first - margin), min(len(samples), last + 1 + margin)
+
+
+def shift_words(words: tuple[WordMark, ...], start: int, end: int) -> tuple[WordMark, ...]:
+    """Word marks of audio cut to its samples ``[start, end)``.
+
+    A mark in the cut lead (the first word's, which espeak puts at sample 0) moves to 0,
+    one in the cut tail to the end; so do the words' ends.
+
+    >>> shift_words((WordMark(0, 0), WordMark(6, 5000)), 1200, 10_200)
+    (WordMark(offset=0, sample=0, end=None), WordMark(offset=6, sample=3800, end=None))
+    >>> shift_words((WordMark(0, 1000, 4000), WordMark(6, 5000, 11_000)), 1200, 10_200)
+    (WordMark(offset=0, sample=0, end=2800), WordMark(offset=6, sample=3800, end=9000))
+    """
+
+    def inside(sample: int) -> int:
+        return min(end - start, max(0, sample - start))
+
+    return tuple(
+        WordMark(offset=w.offset, sample=inside(w.sample), end=None if w.end is None else inside(w.end)) for w in words
+    )
 
 
 # --- worker side -------------------------------------------------------------------
@@ -110,9 +139,10 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
     engine = worker_engine(voicing.engine)
     for _attempt in range(2):
         audio = engine.synthesize(text, voicing.voice, voicing.rate)
-        pcm = trim_silence(audio.pcm, audio.sample_rate)
-        if pcm:
-            clip = Clip(pcm=pcm, sample_rate=audio.sample_rate)
+        start, end = trim_bounds(audio.pcm, audio.sample_rate)
+        if end > start:
+            words = None if audio.words is None else shift_words(audio.words, start, end)
+            clip = Clip(pcm=audio.pcm[start * 2 : end * 2], sample_rate=audio.sample_rate, words=words)
             if cache_root is not None:
                 ClipCache(Path(cache_root)).put(key, clip)
             return clip
@@ -167,6 +197,7 @@ class Synthesizer:
         self.timeout_s = timeout_s
         self._workers = workers
         self._version: str | None = None
+        self._digests: dict[str, str] = {}
         self._voices: tuple[tuple[Voice, ...], str] | None = None
 
     def __enter__(self) -> Synthesizer:
@@ -180,6 +211,12 @@ class Synthesizer:
         if self._version is None:
             self._version = engine_version(self.voicing.engine)
         return self._version
+
+    def voice_digest(self, voice: str) -> str:
+        """The digest of ``voice``'s model file ("" for engines whose voices are not files), asked once."""
+        if voice not in self._digests:
+            self._digests[voice] = voice_digest(self.voicing.engine, voice)
+        return self._digests[voice]
 
     def warm_up(self) -> Workers:
         """Start the worker processes now (each initialises its engine in the background)."""
@@ -216,7 +253,13 @@ class Synthesizer:
     def key(self, text: str) -> str:
         v = self.voicing
         return clip_key(
-            engine=v.engine, engine_version=self.version, voice=v.voice, rate=v.rate, pitch=v.pitch, text=text
+            engine=v.engine,
+            engine_version=self.version,
+            voice=v.voice,
+            voice_digest=self.voice_digest(v.voice),
+            rate=v.rate,
+            pitch=v.pitch,
+            text=text,
         )
 
     def clips(self, texts: Sequence[str], on_done: Callable[[], None] | None = None) -> Iterator[Clip]:

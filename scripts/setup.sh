@@ -46,7 +46,7 @@ stamp="$venv/.narrator-$profile"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages ($profile)" >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  if [ "$profile" = test ]; then extra=".[test]"; else extra="."; fi
+  if [ "$profile" = test ]; then extra=".[test,piper]"; else extra="."; fi
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$extra"
   touch "$stamp"
 fi

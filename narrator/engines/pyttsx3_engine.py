@@ -126,6 +126,11 @@ class Pyttsx3Engine:
                 raise EngineUnavailable(f"libespeak-ng cannot be loaded ({exc}): {_install_hint()}") from exc
         return f"pyttsx3-{version}/{backend}"
 
+    @classmethod
+    def voice_digest(cls, voice: str) -> str:
+        """The platform's voices are not files narrator reads: their ids (and the version) say it all."""
+        return ""
+
     def voices(self) -> tuple[Voice, ...]:
         found = []
         for v in self._engine.getProperty("voices"):
