@@ -1,4 +1,4 @@
-"""End to end with the real engine (pyttsx3 over espeak-ng), never mocked.
+"""End to end with the real engines (pyttsx3 over espeak-ng, and Piper), never mocked.
 
 The seed is narrated once per session (``seed_episode`` in conftest.py) and the
 articles in tests/data/articles once, in one run over their folder; every test
@@ -195,6 +195,12 @@ def boundaries_in_pauses(audio: Audio, cues: list[Cue]) -> float:
 
 
 # --- the seed ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["pyttsx3", "piper"])
+def seed_episode(request: pytest.FixtureRequest, seed_episode):  # type: ignore[no-untyped-def]
+    """Every check of the seed below, for the episode of each engine (conftest's seed_episode, piper_seed_episode)."""
+    return seed_episode if request.param == "pyttsx3" else request.getfixturevalue("piper_seed_episode")
 
 
 @pytest.fixture(scope="module")

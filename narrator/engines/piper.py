@@ -58,7 +58,7 @@ MIN_LENGTH_SCALE = 0.2
 MIN_RATE_WPM = 80
 MAX_RATE_WPM = 450
 #: Longest text given to the model in one run (see the module docstring: memory).
-MAX_CHARS = 160
+MAX_CHARS = 120
 #: onnxruntime intra-op threads per process: narrator runs one engine process per core.
 INTRA_OP_THREADS = 1
 VOICES_FOLDER = "voices"
