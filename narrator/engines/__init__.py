@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import EngineUnavailable
-from ..models import WordMark
+
+if TYPE_CHECKING:  # not at run time: narrator --help imports this package, and models takes 8 ms
+    from ..models import WordMark
 
 
 @dataclass(frozen=True, slots=True)

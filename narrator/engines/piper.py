@@ -1,23 +1,22 @@
-"""Piper: neural speech (VITS voices run by onnxruntime) over espeak-ng's phonemes.
+"""Piper: neural speech (VITS voices run by onnxruntime) over espeak-ng's phonemes, with word timings.
 
 piper-tts 1.8 (OHF-Voice/piper1-gpl) ships its own espeak-ng and its data in the wheel,
-so nothing comes from apt. What this module settles (measured on the 2-core machine,
-see the prototype's REPORT.md):
+so nothing comes from apt; piper and onnxruntime are imported only in the engine
+processes. What this module settles (measured on the 2-core machine; the figures are in
+the README's "Engines and voices" and come from bench/piper_bench.py):
 
-- One onnxruntime thread per process, set in the session's options: the pool has a
-  worker per core, and two such pools oversubscribe the cores (29.9 s against 12.2 s
-  for the seed article). ``PiperVoice.load`` makes its own default options, so the
-  session is built here and handed to ``PiperVoice``.
-- Memory grows with the length of one model run: a worker's peak on the seed article
-  was 311 MB with pieces of at most 80 characters, 370 at 120, 407 at 160 and 522 at
-  250 (150 MB of it is the loaded model), so long texts are spoken in pieces cut at
-  clause boundaries, at most ``MAX_CHARS`` long.
-- Piper scales every utterance to full scale; that makes sentences differ in loudness
-  (1.5 dB spread against 0.9 dB raw), so the model's own level is kept and the
-  episode's loudness is set once, by the assembler.
-- Alignments (samples per phoneme) come from marking the model's duration tensor as an
+- One onnxruntime thread per process, set in the session's options: narrator runs an
+  engine process per core, and two of onnxruntime's pools would oversubscribe the cores.
+  ``PiperVoice.load`` makes its own default options, so the session is built here and
+  handed to ``PiperVoice``.
+- Memory grows in steps with the length of one model run (onnxruntime's arena doubles),
+  so a text longer than ``MAX_CHARS`` is spoken in pieces cut at clause boundaries.
+- Piper scales every utterance to full scale, which makes sentences differ in loudness;
+  the model's own level is kept, and the episode's loudness is set once, by the encoder.
+- Alignments (samples per phoneme) come from making the model's duration tensor an
   output, done here on the protobuf bytes: piper's way loads the model with the onnx
-  package, which costs 0.7 s and leaves 100 MB more resident in every worker.
+  package, which costs 0.7 s and leaves 100 MB more resident in every process.
+  ``align_words`` turns them into the start and end of every word.
 - The output is random (the model draws noise), so a text never sounds exactly the same
   twice; seeds do not help (onnxruntime's RandomNormalLike keeps its own generator).
 """
@@ -599,7 +598,8 @@ def with_alignment_output(model: bytes) -> bytes:
         return model
     extra = _length_field(12, _length_field(1, ceil[0]))
     header = _encode_varint(7 << 3 | 2) + _encode_varint(end - start + len(extra))
-    return b"".join((model[:key_start], header, model[start:end], extra, model[end:]))
+    view = memoryview(model)  # no copies of the 60 MB on the way: only the joined result
+    return b"".join((view[:key_start], header, view[start:end], extra, view[end:]))
 
 
 def new_session(model: Path, *, threads: int | None = None) -> Any:
@@ -642,12 +642,13 @@ class LoadedVoice:
     def _phonemize_word(self, word: str) -> tuple[str, ...]:
         return tuple(p for sentence in self.piper.phonemize(word) for p in sentence)
 
-    def speak(self, text: str, rate: int, *, max_chars: int = MAX_CHARS) -> Audio:
-        """``text`` spoken at ``rate`` words a minute, in pieces of at most ``max_chars``, with its words' marks."""
+    def speak(self, text: str, rate: int, *, max_chars: int | None = None) -> Audio:
+        """``text`` spoken at ``rate`` words a minute, in pieces of at most ``max_chars`` (MAX_CHARS),
+        with its words' marks."""
         pcm: list[bytes] = []
         words: list[WordMark] | None = []
         samples = 0
-        for piece in self.pieces(text, rate, max_chars=max_chars):
+        for piece in self.pieces(text, rate, max_chars=MAX_CHARS if max_chars is None else max_chars):
             pcm.append(piece.pcm)
             if piece.spans is None or words is None:
                 words = None  # one piece without alignments: the clip has sentence timings only
@@ -704,10 +705,11 @@ class PiperEngine:
         except ImportError as exc:
             raise EngineUnavailable(f"piper cannot be loaded ({exc}): {INSTALL_HINT}") from exc
         self._files = discover_voices()
+        if not self._files:
+            raise EngineUnavailable(no_voice_message())
         self._loaded: dict[str, LoadedVoice] = {}
         self._default = default_voice_of(self._files)
-        if self._default:  # load now: workers start before the text is ready, so nobody waits for this
-            self._voice(self._default)
+        self._voice(self._default)  # now: workers start before the text is ready, so nobody waits for this
 
     @classmethod
     def probe_version(cls) -> str:
