@@ -199,7 +199,10 @@ def podcast_options(command: F) -> F:
             type=click.Path(path_type=Path, dir_okay=False),
             help="Square JPEG or PNG, 1400-3000 px; default: drawn from the title.",
         ),
-        click.option("--base-url", help="Where the output folder is published.  [default: http://localhost:8000/]"),
+        click.option(
+            "--base-url",
+            help="Where the output folder is published (kept in podcast.toml).  [default: http://127.0.0.1:8000/]",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -638,7 +641,8 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
 
     def announce(listening: Listening) -> None:
         click.echo(listening.feed_url)
-        click.echo(f"narrator: serving {folder} at {listening.page_url} (Ctrl-C to stop)", err=True)
+        addresses = " and ".join(listening.page_urls or (listening.page_url,))
+        click.echo(f"narrator: serving {folder} at {addresses} (Ctrl-C to stop)", err=True)
         if listening.base_url != listening.written_for:
             click.echo(
                 f"narrator: the feed's links point at {listening.base_url} for this run"
@@ -646,11 +650,18 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
                 err=True,
             )
         elif listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
+            example = next((url for url in listening.page_urls[1:]), f"http://192.168.1.20:{listening.port}/")
             click.echo(
-                "narrator: other devices need --base-url with this machine's address in it, such as"
-                f" http://192.168.1.20:{listening.port}/",
+                f"narrator: for podcast apps on other devices, give --base-url with this machine's address: {example}",
                 err=True,
             )
 
+    from .library import library_path, open_library
+    from .pipeline import repair
+    from .podcast import resolve_podcast
+
+    if library_path(folder).exists():  # what a killed run left is put right before anything is served
+        with open_library(folder, create=False) as library:
+            repair(folder, resolve_podcast(folder, create=False), library)
     run_server(folder, host=host, port=port, base_url=base_url, access_log=verbose, on_ready=announce)
     click.echo("narrator: stopped", err=True)

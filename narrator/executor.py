@@ -103,20 +103,26 @@ class WorkerPool:
 
     def submit(self, fn: Callable[..., T], *args: object, wait_on_close: bool = True) -> Future[T]:
         """Give the workers ``fn(*args)``; ``close`` waits for it unless ``wait_on_close`` is False."""
+        from concurrent.futures.process import BrokenProcessPool
+
         from .errors import SynthesisError
 
         if self.pool is None:
             raise SynthesisError("the speech engines were stopped")
-        if not wait_on_close:
-            return self.pool.submit(fn, *args)
         with self._lock:
-            self._busy += 1
+            self._busy += wait_on_close
         try:
             future = self.pool.submit(fn, *args)
+        except BrokenProcessPool as exc:  # a worker died: the pool takes no more work
+            with self._lock:
+                self._busy -= wait_on_close
+            raise SynthesisError(f"a speech engine process died ({exc})") from exc
         except BaseException:
             with self._lock:
-                self._busy -= 1
+                self._busy -= wait_on_close
             raise
+        if not wait_on_close:
+            return future
         future.add_done_callback(self._done)
         return future
 

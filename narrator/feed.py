@@ -29,7 +29,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .folder import MIME_TYPES, Rendered, rendering_key
-from .markup import MAX_DESCRIPTION_BYTES, ascii_url, clean_text, one_line, paragraphs_html
+from .markup import MAX_DESCRIPTION_BYTES, ascii_url, clean_text, hex_references, one_line, paragraphs_html
 from .models import Chapter, EpisodeRecord, FileKind
 from .podcast import PodcastSettings
 
@@ -296,7 +296,7 @@ def render_feed(
         if items is not None:
             items.fresh[episodes[n].id] = (keys[n], etree.tostring(item))
     fg.narrator.items = elements
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return hex_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)))
 
 
 def _render_items(podcast: PodcastSettings, episodes: Sequence[EpisodeRecord]) -> list[Any]:

@@ -84,8 +84,9 @@ def _identifier() -> Any:
     return gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=DETECT_CHARS * 4)
 
 
-def detect_language(text: str, *, fallback: str = "en") -> str:
-    """The language ``text`` is written in, or ``fallback`` when it is too short or unclear to tell.
+def detect_language(text: str, *, fallback: str = "en", min_confidence: float = MIN_CONFIDENCE) -> str:
+    """The language ``text`` is written in, or ``fallback`` when it is too short or unclear to tell
+    (``min_confidence``: the detector's probability needed).
 
     >>> detect_language("Der Gemeinderat hat am Dienstag beschlossen, die Brücke zu sanieren.")
     'de'
@@ -96,7 +97,7 @@ def detect_language(text: str, *, fallback: str = "en") -> str:
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return fallback
     result = _identifier().FindLanguage(text=sample)
-    if not result.is_reliable or result.probability < MIN_CONFIDENCE or result.language in {"und", "zxx"}:
+    if not result.is_reliable or result.probability < min_confidence or result.language in {"und", "zxx"}:
         return fallback
     return normalize_tag(result.language) or fallback
 
@@ -219,5 +220,8 @@ def check_voice(voice: str, installed: InstalledVoices) -> str:
         return voice
     ids = [v.id for v in installed.voices]
     listed = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
-    engine = installed.engine or "installed"
-    raise SettingsError(f"no {engine} voice {voice!r} (installed: {listed or 'none'}; `narrator voices` lists them)")
+    engine = installed.engine or "speech"
+    raise SettingsError(
+        f"--voice {voice!r} is not a voice of the {engine} engine here (installed: {listed or 'none'});"
+        f" `narrator voices --engine {engine}` lists them"
+    )

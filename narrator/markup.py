@@ -58,3 +58,16 @@ def paragraphs_html(text: str) -> str:
     """
     blocks = [one_line(block) for block in clean_text(text).split("\n\n")]
     return "".join(f"<p>{html.escape(block, quote=False)}</p>" for block in blocks if block)
+
+
+def hex_references(xml: bytes) -> bytes:
+    """XML with "&" and "<" in text written as hexadecimal character references.
+
+    The same document to any XML reader; but some podcast apps show titles as HTML, and
+    the W3C feed validator asks for &#x26; and &#x3C; in plain text, where serialisers
+    write &amp; and &lt;.
+
+    >>> hex_references(b"<title>Tom &amp; Jerry &lt;3</title>")
+    b'<title>Tom &#x26; Jerry &#x3C;3</title>'
+    """
+    return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")

@@ -19,6 +19,8 @@ class BlockKind(StrEnum):
     PARAGRAPH = "paragraph"
     HEADING = "heading"
     CAPTION = "caption"
+    ITEM = "item"
+    """An item of a bulleted or numbered list: read as a paragraph of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Block:
     kind: BlockKind
     text: str
     """The article's own words, whitespace normalised."""
+    label: str = ""
+    """A numbered item's number as printed ("1.", "b)"), which ``text`` starts with; else empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,11 @@ class Article:
     marked_headings: bool = False
     """Headings come from markup (Markdown, HTML), not guessed from short lines: each starts a
     chapter however short its section."""
+    credit: str = ""
+    """The byline as the opening says it, in the article's words: "Von Jonas Weber", "By Lena Park"
+    (the name alone when its language has no word for "by" here); empty without a byline."""
+    skipped: tuple[str, ...] = ()
+    """What was deliberately not read, described for the captions file: "a code block of 12 lines"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +120,9 @@ class Clip:
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
     words: tuple[WordMark, ...] | None = None
-    """Where the chunk's words are, in samples of ``pcm``, in time order; None when the engine
-    does not tell (cues are then timed by the sentence's clips alone)."""
+    """Where the chunk's words start (and end, when the engine tells), in samples of ``pcm``, in time
+    order; None when the engine does not tell (captions are then timed by clips cut at the cues, see
+    ``words.cut_at_cues``)."""
 
     @property
     def duration_ms(self) -> int:
@@ -120,15 +130,33 @@ class Clip:
 
 
 @dataclass(frozen=True, slots=True)
+class CueWord:
+    """When a word of a cue is spoken: a WebVTT cue timestamp."""
+
+    offset: int
+    """Index of the word's first character in the cue's ``text``."""
+    start_ms: int
+    """Where the word's sound starts in the episode."""
+
+
+@dataclass(frozen=True, slots=True)
 class Cue:
-    """One caption: a sentence and where its sound lies in the episode."""
+    """One caption: a sentence, or a part of one, and where its sound lies in the episode."""
 
     start_ms: int
-    """Where the sentence's sound starts in the episode."""
+    """Where the sound of the cue's first word starts in the episode."""
     end_ms: int
-    """Where the sentence's sound ends."""
+    """Where the cue's sound ends: its sentence's end, or where the next cue's first word starts."""
     text: str
-    """The article's own words, never the spoken form."""
+    """The article's own words, never the spoken form: one or two lines, joined by "\\n"."""
+    words: tuple[CueWord, ...] = ()
+    """When the words after the first start, in order; empty without word timings."""
+    paragraph: int = 1
+    """The paragraph of the episode the cue's sentence belongs to, counted from 1."""
+    sentence: int = 1
+    """The sentence of that paragraph the cue shows, counted from 1."""
+    part: int = 1
+    """The cue's place in its sentence, counted from 1."""
 
 
 @dataclass(frozen=True, slots=True)

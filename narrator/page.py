@@ -8,6 +8,14 @@ plain ``STEM.mp3#t=SECONDS`` media fragments (W3C Media Fragments URI 1.0,
 temporal dimension) that a browser follows without JavaScript. All text from
 articles and settings is escaped, so an article about ``<script>`` shows the
 characters.
+
+The page stays small and quick with a thousand episodes: no audio is preloaded,
+and no transcript is inline. An episode's transcript is built, when it is opened
+or the episode played, from the cues of the WebVTT track its player already has
+(the cue identifiers PARAGRAPH.SENTENCE.PART give the paragraphs and sentences,
+the cue timestamps the words); it then reads along: the word being spoken is
+marked and kept in view inside the transcript's own scrolling box, so the page
+never jumps, and every sentence is a link that plays from its start.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from .models import Chapter, EpisodeRecord
 from .podcast import PodcastSettings
 
 _STYLE = """
-:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fdfdfb;--muted:#595959;--accent:#0a58a8;--line:#d6d6d6}
-@media (prefers-color-scheme:dark){:root{--fg:#ececec;--bg:#141414;--muted:#b0b0b0;--accent:#8cc2ff;--line:#3a3a3a}}
+:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fdfdfb;--muted:#595959;--accent:#0a58a8;--line:#d6d6d6;--mark:#ffe58a}
+@media (prefers-color-scheme:dark){:root{--fg:#ececec;--bg:#141414;--muted:#b0b0b0;--accent:#8cc2ff;--line:#3a3a3a;
+--mark:#5c4a00}}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:46rem;padding:1rem;color:var(--fg);background:var(--bg);
 font:1.0625rem/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;overflow-wrap:break-word}
@@ -47,54 +56,179 @@ font-weight:600;text-decoration:none}
 .feed input{flex:1;min-width:0;font:inherit;padding:.4rem;color:inherit;background:transparent;
 border:1px solid var(--line);border-radius:.3rem}
 button{font:inherit;padding:.4rem .8rem}
-.episode{border-top:1px solid var(--line);margin-top:1.5rem;padding-top:1rem}
+.episode{border-top:1px solid var(--line);margin-top:1.5rem;padding-top:1rem;
+content-visibility:auto;contain-intrinsic-size:auto 32rem}
 audio{display:block;width:100%;margin:.5rem 0}
-.caption{min-height:1.55em;margin:.25rem 0;font-style:italic}
+.caption{min-height:3.1em;margin:.25rem 0;font-style:italic;white-space:pre-line}
 .chapters ol{margin:0;padding:0;list-style:none}
-.chapters a{display:flex;gap:.75rem;padding:.45rem 0;text-decoration:none}
-.chapters a:hover .title{text-decoration:underline}
-.chapters a[aria-current] .title{font-weight:700}
-.start{min-width:4.5ch;color:var(--muted);font-variant-numeric:tabular-nums}
+.chapters a{display:flex;gap:.75rem;padding:.45rem .5rem;text-decoration:none;border-left:3px solid transparent}
+.chapters a:hover{text-decoration:underline}
+.chapters a[aria-current]{border-left-color:var(--accent);font-weight:700}
+.chapters time{min-width:4.5ch;color:var(--muted);font-variant-numeric:tabular-nums}
 details{margin:1rem 0}
 summary{cursor:pointer;font-weight:600;padding:.3rem 0}
+.read{max-height:18rem;overflow-y:auto;padding:0 .5rem;border:1px solid var(--line);border-radius:.3rem}
+.read a{color:inherit;text-decoration:none}
+.read a:hover{text-decoration:underline}
+.read .now{background:var(--mark);color:var(--fg);border-radius:.2rem;box-shadow:0 0 0 2px var(--mark)}
+@media (forced-colors:active){.read .now{background:Highlight;color:HighlightText}}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:32rem){.cover{width:6rem;height:6rem}body{padding:.75rem}}
 """
 
-# Progressive enhancement only: without it the chapter links still open the MP3 at their time.
+# Progressive enhancement only: without it the chapter links still open the MP3 at their time,
+# and the transcript links to the captions. Nothing runs per episode until one is used (a
+# page of a thousand episodes starts at once): the media events are caught on the document.
 _SCRIPT = """
 "use strict";
 (function () {
+  var episodes = {};
+  var STAMP = /^(?:(\\d+):)?(\\d\\d):(\\d\\d\\.\\d+)$/;
+  function startOf(link) {
+    var m = /#t=([\\d.]+)$/.exec(link.getAttribute("href") || "");
+    return m ? Number(m[1]) : NaN;
+  }
+  function seconds(stamp) {
+    var m = STAMP.exec(stamp.trim());
+    return m ? Number(m[1] || 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) : NaN;
+  }
+  function episodeOf(audio) {
+    if (!audio || !audio.id || audio.tagName !== "AUDIO") return null;
+    var e = episodes[audio.id];
+    if (e) return e;
+    var key = audio.id.replace(/-audio$/, "");
+    e = episodes[audio.id] = {
+      audio: audio, track: audio.querySelector("track"), caption: document.getElementById(key + "-caption"),
+      details: document.getElementById(key + "-transcript"),
+      links: Array.prototype.slice.call(audio.closest("article").querySelectorAll("nav.chapters a")),
+      words: [], times: [], box: null, now: null, frame: 0
+    };
+    return e;
+  }
+  // The captions load only when wanted: when the episode plays or its transcript opens.
+  function load(e, then) {
+    var element = e.track, track = element && element.track;
+    if (!track) return;
+    if (track.mode === "disabled") {
+      track.mode = "hidden";
+      track.addEventListener("cuechange", function () { caption(e); });
+    }
+    if (element.readyState === 2) then(e);
+    else element.addEventListener("load", function () { then(e); }, {once: true});
+  }
+  function caption(e) {
+    var cues = e.track.track.activeCues || [], texts = [];
+    for (var i = 0; i < cues.length; i++) texts.push(cues[i].getCueAsHTML().textContent);
+    if (e.caption) e.caption.textContent = texts.join("\\n");
+  }
+  // The transcript: a paragraph per PARAGRAPH, a link per SENTENCE, a span per word the cues time.
+  function build(e) {
+    if (e.box || !e.details) return;
+    var cues = e.track.track.cues, box = document.createElement("div"), href = e.audio.querySelector("source");
+    var paragraph = null, sentence = null, last = "";
+    box.className = "read";
+    for (var i = 0; i < cues.length; i++) {
+      var cue = cues[i], place = /^(\\d+)\\.(\\d+)\\.\\d+$/.exec(cue.id) || [null, "1", String(i)];
+      if (!paragraph || place[1] !== last.split(".")[0]) {
+        paragraph = box.appendChild(document.createElement("p"));
+        sentence = null;
+      }
+      if (!sentence || place[1] + "." + place[2] !== last) {
+        if (sentence) paragraph.appendChild(document.createTextNode(" "));
+        sentence = paragraph.appendChild(document.createElement("a"));
+        sentence.href = (href ? href.getAttribute("src") : "") + "#t=" + cue.startTime;
+      } else {
+        sentence.appendChild(document.createTextNode(" "));
+      }
+      last = place[1] + "." + place[2];
+      var word = span(e, sentence, cue.startTime), nodes = cue.getCueAsHTML().childNodes;
+      for (var k = 0; k < nodes.length; k++) {
+        var node = nodes[k];
+        if (node.nodeType === 7 && node.target === "timestamp") {
+          var at = seconds(node.data);
+          if (at > e.times[e.times.length - 1]) word = span(e, sentence, at);
+        } else {
+          word.appendChild(document.createTextNode(node.textContent.replace(/\\n/g, " ")));
+        }
+      }
+    }
+    e.details.replaceChild(box, e.details.querySelector(".read"));
+    e.box = box;
+    follow(e, true);
+  }
+  function span(e, parent, at) {
+    var before = e.words[e.words.length - 1], tail = before && before.lastChild;
+    if (tail && tail.nodeType === 3 && /\\s$/.test(tail.data)) {  // the space between words is no word's
+      tail.data = tail.data.replace(/\\s+$/, "");
+      before.parentNode.insertBefore(document.createTextNode(" "), before.nextSibling);
+    }
+    var word = parent.appendChild(document.createElement("span"));
+    word.setAttribute("data-t", String(at));
+    e.words.push(word);
+    e.times.push(at);
+    return word;
+  }
+  function follow(e, jump) {
+    var now = e.audio.currentTime, links = e.links, current = null;
+    links.forEach(function (link) { if (startOf(link) <= now + 0.05) current = link; });
+    links.forEach(function (link) {
+      if (link === current) link.setAttribute("aria-current", "time"); else link.removeAttribute("aria-current");
+    });
+    if (!e.box) return;
+    var lo = 0, hi = e.times.length - 1, found = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (e.times[mid] <= now + 0.01) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    var word = found < 0 ? null : e.words[found];
+    if (word === e.now) return;
+    var before = e.now, box = e.box;
+    if (before) before.classList.remove("now");
+    e.now = word;
+    if (!word) return;
+    word.classList.add("now");
+    // Kept in view inside the transcript's own box, so the page never moves; and only while the
+    // reader has not scrolled the box elsewhere (the word before was in view).
+    var b = box.getBoundingClientRect(), w = word.getBoundingClientRect();
+    var seen = function (r) { return r.top >= b.top && r.bottom <= b.bottom; };
+    if (!seen(w) && (jump || !before || seen(before.getBoundingClientRect()))) {
+      box.scrollTop += w.top - b.top - box.clientHeight / 3;
+    }
+  }
+  function tick(e) {
+    e.frame = 0;
+    follow(e, false);
+    if (!e.audio.paused) e.frame = requestAnimationFrame(function () { tick(e); });
+  }
+  document.addEventListener("play", function (event) {
+    var e = episodeOf(event.target);
+    if (!e) return;
+    if (e.caption) e.caption.hidden = false;
+    load(e, function () { if (e.details && e.details.open) build(e); });
+    if (!e.frame) e.frame = requestAnimationFrame(function () { tick(e); });
+  }, true);
+  ["seeked", "timeupdate", "pause"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var e = episodes[event.target.id];
+      if (e && event.target === e.audio) follow(e, type === "seeked");
+    }, true);
+  });
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.open || !details.classList || !details.classList.contains("transcript")) return;
+    var e = episodeOf(details.closest("article").querySelector("audio"));
+    if (e) load(e, build);
+  }, true);
   document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("a[data-start]") : null;
+    // A chapter or a sentence: a link to the episode's MP3 at a time (#t=SECONDS) plays it there.
+    var link = event.target.closest ? event.target.closest('a[href*="#t="]') : null;
     if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-    var audio = document.getElementById(link.getAttribute("data-audio"));
-    if (!audio) return;
+    var article = link.closest("article"), audio = article && article.querySelector("audio");
+    if (!audio || isNaN(startOf(link))) return;
     event.preventDefault();
-    audio.currentTime = Number(link.getAttribute("data-start")) || 0;
+    audio.currentTime = startOf(link);
     var playing = audio.play();
     if (playing && playing.catch) playing.catch(function () {});
-  });
-  Array.prototype.forEach.call(document.querySelectorAll("audio[id]"), function (audio) {
-    var links = Array.prototype.slice.call(document.querySelectorAll('a[data-audio="' + audio.id + '"]'));
-    audio.addEventListener("timeupdate", function () {
-      var now = audio.currentTime, current = null;
-      links.forEach(function (link) { if (Number(link.getAttribute("data-start")) <= now + 0.05) current = link; });
-      links.forEach(function (link) {
-        if (link === current) link.setAttribute("aria-current", "time"); else link.removeAttribute("aria-current");
-      });
-    });
-    // An audio element shows no captions itself: the active cue is written under the player.
-    var caption = document.getElementById(audio.id.replace(/-audio$/, "-caption"));
-    var track = audio.textTracks && audio.textTracks[0];
-    if (!caption || !track) return;
-    track.mode = "hidden";
-    track.addEventListener("cuechange", function () {
-      var cues = track.activeCues || [], texts = [];
-      for (var i = 0; i < cues.length; i++) texts.push(cues[i].getCueAsHTML().textContent);
-      caption.textContent = texts.join(" ");
-    });
-    caption.hidden = false;
   });
   var field = document.getElementById("feed-url"), copy = document.getElementById("copy-feed");
   var status = document.getElementById("copy-status");
@@ -204,15 +338,14 @@ def feed_url_field(feed_url: str) -> str:
     return f'<input id="feed-url" type="url" value="{escape(feed_url)}" readonly>'
 
 
-def _chapters_html(chapters: Sequence[Chapter], audio_name: str, audio_id: str, heading_id: str) -> str:
+def _chapters_html(chapters: Sequence[Chapter], audio_name: str, heading_id: str) -> str:
     audio_href = href(audio_name)
     items = []
     for chapter in chapters:
         start = format_seconds(chapter.start_ms)
         items.append(
-            f'<li><a href="{audio_href}{media_fragment(chapter.start_ms)}" data-audio="{audio_id}"'
-            f' data-start="{start}"><time class="start" datetime="PT{start}S">{format_clock(chapter.start_ms)}</time>'
-            f' <span class="title">{escape(one_line(chapter.title))}</span></a></li>'
+            f'<li><a href="{audio_href}{media_fragment(chapter.start_ms)}"><time datetime="PT{start}S">'
+            f"{format_clock(chapter.start_ms)}</time> {escape(one_line(chapter.title))}</a></li>"
         )
     return (
         f'<nav class="chapters" aria-labelledby="{heading_id}"><h4 id="{heading_id}">Chapters</h4>'
@@ -240,7 +373,8 @@ def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
     published = record.published_at
     meta = [
         f'<time datetime="{escape(published.isoformat())}">{published.strftime("%Y-%m-%d")}</time>',
-        f'<time datetime="{html_duration(record.duration_ms + 500)}">{format_clock(record.duration_ms + 500)}</time>',
+        # Rounded down, as the players show it.
+        f'<time datetime="{html_duration(record.duration_ms)}">{format_clock(record.duration_ms)}</time>',
     ]
     if record.author.strip():
         meta.append(f"by {escape(one_line(record.author))}")
@@ -255,21 +389,25 @@ def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
         parts.append(f'<p class="summary">{escape(one_line(record.description))}</p>')
     track = ""
     if record.vtt is not None:
-        # WebVTT captions; `default` turns them on, the script shows the current one as text.
-        track = (
-            f'<track kind="captions" src="{href(record.vtt.name)}" srclang="{escape(language)}"'
-            ' label="Captions" default>'
-        )
+        # WebVTT captions, not `default`: the script turns them on when the episode is played or its
+        # transcript opened, so a page of many episodes loads none of them before they are wanted.
+        track = f'<track kind="captions" src="{href(record.vtt.name)}" srclang="{escape(language)}" label="Captions">'
     parts += [
-        f'<audio id="{audio_id}" controls preload="metadata" aria-labelledby="{title_id}">'
+        # preload="none": a thousand players would otherwise each fetch the start of their MP3.
+        f'<audio id="{audio_id}" controls preload="none" aria-labelledby="{title_id}">'
         f'<source src="{href(record.audio.name)}" type="audio/mpeg">{track}'
         f'<a href="{href(record.audio.name)}">Download the episode</a></audio>',
         f'<p class="caption" id="{key}-caption" hidden></p>',
     ]
     if record.chapters:
-        parts.append(_chapters_html(record.chapters, record.audio.name, audio_id, f"{key}-chapters"))
-    transcript = paragraphs_html(record.body)
-    if transcript:
+        parts.append(_chapters_html(record.chapters, record.audio.name, f"{key}-chapters"))
+    if record.vtt is not None:
+        # Built from the captions' cues when opened; without the script, the captions file itself.
+        parts.append(
+            f'<details class="transcript" id="{key}-transcript"><summary>Transcript</summary>'
+            f'<div class="read"><p>In the captions: <a href="{href(record.vtt.name)}">WebVTT</a>.</p></div></details>'
+        )
+    elif transcript := paragraphs_html(record.body):
         parts.append(f'<details class="transcript"><summary>Transcript</summary>{transcript}</details>')
     files = [f'<a href="{href(record.audio.name)}" download>MP3, {format_size(record.audio.size_bytes)}</a>']
     if record.vtt is not None:

@@ -162,6 +162,10 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     is set up, and the feed's libraries load meanwhile.
     """
     settings = narrator.settings
+    if settings.podcast is not None and settings.podcast.cover is not None:
+        from .podcast import check_cover
+
+        check_cover(settings.podcast.cover)  # a bad cover stops the run before the folder is made
     keys = [narrator.build_key(article) for article in articles]
     waiting = pending(settings.output_dir, articles, keys, as_new=as_new)
     check_room(waiting, settings)
@@ -485,7 +489,19 @@ class Narrator:
     def segment(self, article: Article) -> Script:
         from .segment import segment_article
 
-        return segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
+        script = segment_article(article, rate_wpm=self.settings.rate_wpm, lexicon=self.lexicon)
+        if self.speaks_cue_by_cue:
+            from .words import cut_at_cues
+
+            script = cut_at_cues(script, rate_wpm=self.settings.rate_wpm)
+        return script
+
+    @property
+    def speaks_cue_by_cue(self) -> bool:
+        """Whether sentences are spoken cue by cue: the engine cannot tell where words start."""
+        from .engines import engine_times_words
+
+        return not engine_times_words(self.settings.engine)
 
     def start(self, article: Article, script: Script) -> None:
         """Start synthesizing ``article`` now, while its episode is still being set up; ``narrate`` takes it on."""
@@ -518,36 +534,45 @@ class Narrator:
         return_freed_memory()
         output_dir = settings.output_dir
         final = episode_files(output_dir, stem)
-        with staging(output_dir) as work:
-            spool_path = work / "episode.raw"
-            staged = episode_files(work, stem)
-            with (
-                spool_path.open("wb") as spool,
-                StreamEncoder(
-                    spool_path, staged.mp3, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs
-                ) as encoder,
-            ):
-                assembly = assemble(script, clips, spool, encoder, Pauses())
-                progress.finish()
-                encoded = encoder.finish(samples=assembly.samples)
-            spool_path.unlink()
-            timeline = assembly.timeline(encoded)
-            write_tags(staged.mp3, self._tags(article, script, timeline))
-            staged.vtt.write_text(render_vtt(timeline.cues), encoding="utf-8")
-            staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
-            staged.chapters_json.write_text(
-                render_chapters_json(
-                    timeline.chapters,
-                    title=article.title,
-                    author=article.byline,
-                    podcast_name=self.album,
-                    file_name=final.mp3.name,
-                ),
-                encoding="utf-8",
-            )
-            # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
-            for (_kind, staged_path), (_, final_path) in zip(staged.paths(), final.paths(), strict=True):
-                os.replace(staged_path, final_path)
+        try:
+            with staging(output_dir) as work:
+                spool_path = work / "episode.raw"
+                staged = episode_files(work, stem)
+                with (
+                    spool_path.open("wb") as spool,
+                    StreamEncoder(
+                        spool_path, staged.mp3, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs
+                    ) as encoder,
+                ):
+                    # Cues spoken one by one each end like a sentence already: no breath added between them.
+                    pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
+                    assembly = assemble(script, clips, spool, encoder, pauses)
+                    progress.finish()
+                    encoded = encoder.finish(samples=assembly.samples)
+                spool_path.unlink()
+                timeline = assembly.timeline(encoded)
+                try:
+                    write_tags(staged.mp3, self._tags(article, script, timeline))
+                except OutputError as exc:  # named as the user will know it, not by its staged name
+                    raise OutputError(exc.reason, final.mp3) from exc
+                notes = [f"Not read: {what}" for what in article.skipped]
+                staged.vtt.write_text(render_vtt(timeline.cues, notes), encoding="utf-8")
+                staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
+                staged.chapters_json.write_text(
+                    render_chapters_json(
+                        timeline.chapters,
+                        title=article.title,
+                        author=article.byline,
+                        podcast_name=self.album,
+                        file_name=final.mp3.name,
+                    ),
+                    encoding="utf-8",
+                )
+                # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
+                for (_kind, staged_path), (_, final_path) in zip(staged.paths(), final.paths(), strict=True):
+                    os.replace(staged_path, final_path)
+        except OSError as exc:  # the disk is full, or failing: one line, and the folder as it was
+            raise OutputError(f"cannot write the episode's files ({exc.strerror or exc})", output_dir) from exc
         return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
 
     def _tags(self, article: Article, script: Script, timeline: Timeline) -> Tags:
@@ -558,9 +583,11 @@ class Narrator:
             for chapter in script.chapters
             for paragraph in chapter.paragraphs
         )
+        podcast = self.settings.podcast
         return Tags(
             title=article.title,
-            artist=article.byline,
+            # Players show "Unknown artist" without one: an article that names no author is the podcast's.
+            artist=article.byline or (podcast.author if podcast is not None else ""),
             album=self.album,
             date=dt.date.today().isoformat(),
             language=language_code(article.language),

@@ -21,7 +21,8 @@ from .errors import SettingsError
 from .folder import FEED_NAME, podcast_path, write_atomic
 from .markup import MAX_DESCRIPTION_BYTES
 
-DEFAULT_BASE_URL = "http://localhost:8000/"
+#: What narrator serve answers at by default; a dotted address, as feed validators want (not "localhost").
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 
 #: Apple Podcasts categories and their subcategories, spelled as the feed must spell them
 #: (Apple Podcasts Connect, "Apple Podcasts categories", 2019 revision).

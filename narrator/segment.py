@@ -112,8 +112,8 @@ def segment_article(
     """
     say = lexicon.pronouncer(article.language) if lexicon is not None else _as_written
     opening = [make_sentence(article.title, say=say)]
-    if article.byline:
-        opening.append(make_sentence(f"By {article.byline}", say=say))
+    if article.byline:  # the article's own words ("Von Jonas Weber"), else "By"
+        opening.append(make_sentence(article.credit or f"By {article.byline}", say=say))
     sections: list[tuple[str | None, list[Paragraph]]] = [(article.title, [Paragraph(tuple(opening))])]
     for block in article.blocks:
         if block.kind is BlockKind.HEADING:
@@ -124,7 +124,11 @@ def segment_article(
             caption = make_sentence(block.text, f"Image caption: {said}", say)
             sentences: tuple[Sentence, ...] = (caption,) if said else ()
         else:
-            sentences = tuple(make_sentence(s, say=say) for s in split_sentences(block.text, article.language))
+            # A numbered item's number stays with its first sentence, never a sentence of its own ("1.").
+            parts = list(split_sentences(block.text[len(block.label) :], article.language))
+            if block.label and parts:
+                parts[0] = f"{block.label} {parts[0]}"
+            sentences = tuple(make_sentence(s, say=say) for s in parts)
         sentences = tuple(s for s in sentences if s.chunks)
         if sentences:
             sections[-1][1].append(Paragraph(sentences))

@@ -24,6 +24,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import signal
 import socket
 import stat
@@ -81,6 +82,8 @@ class Listening:
     host: str
     port: int
     """The port listened on (the one picked when 0 was asked for)."""
+    page_urls: tuple[str, ...] = ()
+    """Every address the page answers at: with --host 0.0.0.0, this machine's own and each network's."""
 
 
 def content_type(name: str) -> str | None:
@@ -120,6 +123,18 @@ def public_name(route_path: str) -> str | None:
         return None
     name = route_path[1:]
     return name if content_type(name) is not None else None
+
+
+def machine_addresses() -> tuple[str, ...]:
+    """This machine's IPv4 addresses other devices may reach it at (none when it has no network)."""
+    found: list[str] = []
+    with contextlib.suppress(OSError):
+        for *_, address in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM):
+            found.append(str(address[0]))
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent; the kernel picks the outgoing address
+        found.append(str(probe.getsockname()[0]))
+    return tuple(dict.fromkeys(a for a in found if not a.startswith("127.") and a != "0.0.0.0"))
 
 
 def _url_host(host: str) -> str:
@@ -203,7 +218,9 @@ def rebase_feed(data: bytes, old_base: str, new_base: str) -> bytes:
                 element.set(name, new_base + value[len(old_base) :])
         if element.tag in ("link", "url") and element.text and element.text.strip().startswith(old_base):
             element.text = new_base + element.text.strip()[len(old_base) :]
-    out = bytes(etree.tostring(etree.ElementTree(root), xml_declaration=True, encoding="UTF-8"))
+    from .markup import hex_references
+
+    out = hex_references(bytes(etree.tostring(etree.ElementTree(root), xml_declaration=True, encoding="UTF-8")))
     return out + b"\n" if data.endswith(b"\n") else out
 
 
@@ -280,6 +297,13 @@ def create_app(output_dir: Path, rendition: Rendition | None = None) -> ASGIApp:
         # Four times Starlette's 64 KiB: a typical player's range in one read, a quarter of the thread hand-offs.
         chunk_size = 256 * 1024
 
+        @classmethod
+        def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+            # RFC 9110, 14.2: a range unit the server does not understand is ignored (200, the whole file).
+            if http_range.partition("=")[0].strip().lower() != "bytes":
+                return []
+            return super()._parse_range_header(http_range, file_size)  # type: ignore[no-any-return]
+
     class PodcastFiles(StaticFiles):
         """StaticFiles narrowed to the published files of one flat folder."""
 
@@ -320,7 +344,72 @@ def create_app(output_dir: Path, rendition: Rendition | None = None) -> ASGIApp:
                 return NotModifiedResponse(response.headers)
             return response
 
-    return Starlette(routes=[Mount("/", app=PodcastFiles(directory=root))])
+    files = Starlette(routes=[Mount("/", app=PodcastFiles(directory=root))])
+    page = PagePolicy(rendition.scratch if rendition is not None else output_dir)
+    return with_security_headers(files, page)
+
+
+class PagePolicy:
+    """The content-security policy of the listening page being served, as its own <meta> tag says.
+
+    Sent as a header too, so a page written by another version of narrator (other script
+    hashes) is served with the policy it was written with; read again when the page changes.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / PAGE_NAME
+        self._seen: tuple[int, int] | None = None
+        self._policy = DEFAULT_POLICY
+        self._lock = threading.Lock()
+
+    def policy(self) -> str:
+        with self._lock:
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                return DEFAULT_POLICY
+            if (st.st_mtime_ns, st.st_size) != self._seen:
+                self._seen = (st.st_mtime_ns, st.st_size)
+                try:
+                    head = self.path.read_text(encoding="utf-8", errors="replace")[:8192]
+                except OSError:
+                    head = ""
+                found = _META_POLICY.search(head)
+                self._policy = found.group(1).replace("&#x27;", "'").replace("&quot;", '"') if found else DEFAULT_POLICY
+            return self._policy
+
+
+#: What an error page may load: nothing.
+DEFAULT_POLICY = "default-src 'none'"
+_META_POLICY = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
+
+
+def with_security_headers(app: ASGIApp, page: PagePolicy) -> ASGIApp:
+    """``app`` with the headers every response gets, 404s included: no type sniffing; and on the
+    page and on errors a content-security policy (the page's own) and no framing by other sites.
+    Media, feed and captions get none: a browser that opens an MP3 plays it in a document of its
+    own making, which a policy meant for pages would stop."""
+    from starlette.datastructures import MutableHeaders
+    from starlette.types import Message, Receive, Scope, Send
+
+    async def secured(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = f"{page.policy()}; frame-ancestors 'none'"
+                elif message["status"] >= 400:
+                    headers["Content-Security-Policy"] = f"{DEFAULT_POLICY}; frame-ancestors 'none'"
+            await send(message)
+
+        await app(scope, receive, send_secured)
+
+    return secured
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -411,9 +500,11 @@ def serve(
     try:
         port = sock.getsockname()[1]
         effective = serve_base_url(written_for, host=host, port=port, override=base_url)
-        page_host = "localhost" if host in _WILDCARD_HOSTS else _url_host(host)
+        hosts = ["127.0.0.1", *machine_addresses()] if host in _WILDCARD_HOSTS else [_url_host(host)]
+        page_urls = tuple(f"http://{name}:{port}/" for name in hosts)
         listening = Listening(
-            page_url=f"http://{page_host}:{port}/",
+            page_url=page_urls[0],
+            page_urls=page_urls,
             feed_url=effective + FEED_NAME,
             base_url=effective,
             written_for=written_for,

@@ -110,7 +110,9 @@ def write_tags(mp3: Path, tags: Tags) -> None:
     id3.update_to_v23()  # TDRC is a v2.4 frame: v2.3 readers find the date in TYER and TDAT
     try:
         id3.save(str(mp3), v2_version=3)
-    except Exception as exc:  # mutagen raises its own and OS errors alike
+    except OSError as exc:
+        raise OutputError(f"could not write the ID3 tag ({exc.strerror or exc})", mp3) from exc
+    except Exception as exc:  # mutagen's own errors
         raise OutputError(f"could not write the ID3 tag: {exc}", mp3) from exc
 
 

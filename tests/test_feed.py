@@ -372,7 +372,7 @@ def test_an_owner_without_a_name_is_named_after_the_show(published: Published) -
 def test_a_local_feed_url_is_not_kept_as_the_podcast_guid(tmp_path: Path) -> None:
     with open_library(tmp_path) as lib:
         local = PodcastSettings()
-        assert feed_guid(local, lib) == podcast_guid("http://localhost:8000/feed.xml")
+        assert feed_guid(local, lib) == podcast_guid("http://127.0.0.1:8000/feed.xml")
         assert lib.get_meta("podcast_guid") is None
         public = dataclasses.replace(local, base_url="https://example.com/")
         assert feed_guid(public, lib) == podcast_guid("https://example.com/feed.xml")
@@ -887,3 +887,15 @@ def test_a_failing_feed_render_leaves_no_process_or_descriptor_behind(
     assert len(os.listdir("/proc/self/fd")) == descriptors, "the page child's pipe is closed"
     with contextlib.suppress(ChildProcessError):  # raised when there is no child at all
         assert os.waitpid(-1, os.WNOHANG) == (0, 0), "the page child was waited for"
+
+
+def test_ampersands_and_angle_brackets_in_titles_are_hexadecimal_references(published: Published) -> None:
+    """Some apps show titles as HTML; the W3C validator asks for &#x26; and &#x3C; in plain text."""
+    record = published.record
+    with published.library.locked():
+        published.library._execute("UPDATE episodes SET title = ? WHERE id = ?", ("Salt & Pepper <3", record.id))
+    data = published.write()
+    assert b"<title>Salt &#x26; Pepper &#x3C;3</title>" in data
+    assert b"&amp;" not in data and b"&lt;" not in data
+    (item,) = feedparser.parse(data).entries
+    assert item.title == "Salt & Pepper <3"

@@ -508,8 +508,8 @@ def test_an_unknown_pyttsx3_voice_is_one_line_listing_voices(runner: CliRunner, 
     result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out"), "--voice", "piper/joe"])
     assert result.exit_code == ExitStatus.USAGE
     assert re.fullmatch(
-        r"narrator: error: no pyttsx3 voice 'piper/joe' \(installed: [^;]+ and \d+ more; `narrator voices` lists"
-        r" them\)\n",
+        r"narrator: error: --voice 'piper/joe' is not a voice of the pyttsx3 engine here \(installed: [^;]+ and \d+"
+        r" more\); `narrator voices --engine pyttsx3` lists them\n",
         result.output,
     ), result.output
     assert not (tmp_path / "out").exists()

@@ -44,8 +44,8 @@ def image_file(path: Path, size: tuple[int, int], kind: str = "PNG") -> Path:
 def test_defaults_are_valid_and_local() -> None:
     show = validate(PodcastSettings())
     assert show == PodcastSettings()
-    assert show.base_url == DEFAULT_BASE_URL == "http://localhost:8000/"
-    assert show.feed_url == "http://localhost:8000/feed.xml"
+    assert show.base_url == DEFAULT_BASE_URL == "http://127.0.0.1:8000/"  # a dotted address: validators want one
+    assert show.feed_url == "http://127.0.0.1:8000/feed.xml"
     assert show.website == show.base_url
     assert show.category in APPLE_CATEGORIES
 

@@ -35,7 +35,7 @@ from narrator.cli import main
 from narrator.feed import PODCAST_NS, render_feed
 from narrator.library import open_library
 from narrator.page import feed_url_field
-from narrator.podcast import PodcastSettings, validate
+from narrator.podcast import DEFAULT_BASE_URL, PodcastSettings, validate
 from narrator.server import feed_base_url, rebase_feed
 
 #: Time-box for the server to start or stop; generous, the machine is shared. Not an assertion on speed.
@@ -156,7 +156,7 @@ def podcast(seed_episode, tmp_path_factory: pytest.TempPathFactory) -> Podcast: 
 
 @pytest.fixture(scope="module")
 def server(podcast: Podcast) -> Iterator[Server]:
-    """The folder as podcast.toml leaves it (base URL http://localhost:8000/), served on another port."""
+    """The folder as podcast.toml leaves it (the default base URL), served on another port."""
     running = start_server(podcast.folder)
     yield running
     status, err = running.stop()
@@ -166,7 +166,7 @@ def server(podcast: Podcast) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def as_published(podcast: Podcast) -> Iterator[Server]:
     """The same folder served with the base URL it was written for: feed.xml is served as it is on disk."""
-    running = start_server(podcast.folder, "--base-url", "http://localhost:8000/")
+    running = start_server(podcast.folder, "--base-url", DEFAULT_BASE_URL)
     yield running
     running.stop()
 
@@ -210,7 +210,7 @@ def test_the_folder_is_not_written_when_the_feed_is_served_for_another_address(
     served = server.get("/feed.xml").body
     on_disk = (podcast.folder / "feed.xml").read_bytes()
     assert on_disk == (seed_episode.output_dir / "feed.xml").read_bytes()
-    assert b"http://localhost:8000/" in on_disk and b"http://localhost:8000/" not in served
+    assert DEFAULT_BASE_URL.encode() in on_disk and DEFAULT_BASE_URL.encode() not in served
     assert server.page_url.encode() in served
     # The podcast:guid stays the folder's own.
     guid = etree.fromstring(on_disk).find(f".//{{{PODCAST_NS}}}guid")
@@ -220,7 +220,7 @@ def test_the_folder_is_not_written_when_the_feed_is_served_for_another_address(
 def test_with_its_own_base_url_the_feed_and_page_are_served_as_they_are_on_disk(
     as_published: Server, podcast: Podcast
 ) -> None:
-    assert as_published.feed_url == "http://localhost:8000/feed.xml"
+    assert as_published.feed_url == DEFAULT_BASE_URL + "feed.xml"
     assert as_published.get("/feed.xml").body == (podcast.folder / "feed.xml").read_bytes()
     assert as_published.get("/").body == (podcast.folder / "index.html").read_bytes()
     assert "for this run" not in "".join(as_published.stderr_lines)
@@ -231,15 +231,15 @@ def test_base_url_overrides_the_feed_and_the_page_for_this_run(podcast: Podcast)
     try:
         assert running.feed_url == "https://cdn.example.org/pod/feed.xml"
         feed = running.get("/feed.xml").body
-        assert b'url="https://cdn.example.org/pod/' in feed and b"localhost:8000" not in feed
+        assert b'url="https://cdn.example.org/pod/' in feed and DEFAULT_BASE_URL.encode() not in feed
         page = running.get("/").body.decode()
         assert 'value="https://cdn.example.org/pod/feed.xml"' in page
-        old, new = feed_url_field("http://localhost:8000/feed.xml"), feed_url_field(running.feed_url)
+        old, new = feed_url_field(DEFAULT_BASE_URL + "feed.xml"), feed_url_field(running.feed_url)
         assert page.replace(new, old) == (podcast.folder / "index.html").read_text(encoding="utf-8")
     finally:
         status, err = running.stop()
     assert status == 0, err
-    assert "feed.xml was written for http://localhost:8000/" in err
+    assert f"feed.xml was written for {DEFAULT_BASE_URL}" in err
 
 
 def test_a_served_feed_follows_changes_to_the_folder(tmp_path: Path, seed_episode) -> None:  # type: ignore[no-untyped-def]
@@ -252,7 +252,7 @@ def test_a_served_feed_follows_changes_to_the_folder(tmp_path: Path, seed_episod
         result = CliRunner().invoke(main, ["feed", "-o", str(folder), "--title", "Renamed <show>"])
         assert result.exit_code == 0, result.output
         after = running.get("/feed.xml")
-        assert b"<title>Renamed &lt;show&gt;</title>" in after.body
+        assert b"<title>Renamed &#x3C;show&gt;</title>" in after.body
         assert running.page_url.encode() in after.body
         assert after.header("ETag") != before.header("ETag")
         assert "<h1>Renamed &lt;show&gt;</h1>" in running.get("/").body.decode()
@@ -347,6 +347,36 @@ def test_a_range_past_the_end_is_416(server: Server, mp3: tuple[str, bytes], spe
     reply = server.get(path, Range="bytes=" + spec.format(size=len(data), more=len(data) + 10))
     assert reply.status == 416
     assert reply.header("Content-Range") == f"bytes */{len(data)}"
+
+
+@pytest.mark.parametrize("spec", ["items=0-10", "seconds=1-2", "frames"])
+def test_a_range_in_a_unit_the_server_does_not_know_is_ignored(
+    server: Server, mp3: tuple[str, bytes], spec: str
+) -> None:
+    """RFC 9110, 14.2: an origin server ignores a Range header with a unit it does not understand."""
+    name, data = mp3
+    reply = server.get(name, Range=spec)
+    assert reply.status == 200 and reply.body == data
+    assert not reply.header("Content-Range")
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-file.mp3", "/.narrator/library.sqlite", "/podcast.toml"])
+def test_the_page_and_every_error_say_no_sniffing_and_no_framing(server: Server, path: str) -> None:
+    reply = server.get(path)
+    assert reply.header("X-Content-Type-Options") == "nosniff"
+    policy = reply.header("Content-Security-Policy")
+    assert "frame-ancestors 'none'" in policy
+    if path == "/":
+        page = reply.body.decode()
+        meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+        assert meta and policy == f"{meta.group(1)}; frame-ancestors 'none'", "the page's own policy, as a header too"
+    else:
+        assert reply.status == 404 and policy.startswith("default-src 'none'")
+
+
+def test_an_mp3_opened_in_a_browser_tab_is_not_stopped_by_a_policy(server: Server, mp3: tuple[str, bytes]) -> None:
+    """A browser plays an MP3 it is sent to in a document of its own; a page's policy there would stop it."""
+    assert not server.get(mp3[0]).header("Content-Security-Policy")
 
 
 def test_several_ranges_come_as_multipart_byteranges(server: Server, mp3: tuple[str, bytes]) -> None:

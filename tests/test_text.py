@@ -18,6 +18,7 @@ from narrator.errors import InputError, NarratorError
 from narrator.models import Article, BlockKind
 from narrator.readers.base import decode_text
 from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
+from narrator.segment import segment_article
 
 TESTS = Path(__file__).parent
 ARTICLES = sorted((TESTS / "data" / "articles").glob("*.txt"))
@@ -347,3 +348,118 @@ def test_no_words_are_lost_or_invented(paragraphs: list[str], newline: str, bom:
         return
     found = [article.title, article.byline, *(b.text for b in article.blocks), *article.dropped]
     assert sorted(" ".join(found).split()) == sorted(" ".join(paragraphs).split())
+
+
+# --- plain-text conventions, on READMEs that Debian packages install (tests/data/docs/SOURCES.md) ----------
+
+DOCS = TESTS / "data" / "docs"
+
+
+@pytest.fixture(scope="module")
+def ijg() -> Article:
+    return read_article(DOCS / "ijg-readme.txt")
+
+
+def test_an_underlined_title_below_a_note_is_the_title(ijg: Article) -> None:
+    assert ijg.title == "The Independent JPEG Group's JPEG software"  # not the file name
+    assert ijg.blocks[0].text.startswith("libjpeg-turbo note: This file has been modified")
+    assert ijg.marked_headings
+    headings = [b.text for b in ijg.blocks if b.kind is BlockKind.HEADING]
+    assert headings[:4] == ["DOCUMENTATION ROADMAP", "OVERVIEW", "LEGAL ISSUES", "REFERENCES"]
+
+
+def test_a_long_first_line_above_an_underline_is_the_title() -> None:
+    wizard = read_article(DOCS / "ijg-wizard.txt")
+    assert wizard.title == "Advanced usage instructions for the Independent JPEG Group's JPEG software"
+    assert next(b.text for b in wizard.blocks if b.kind is BlockKind.HEADING) == "Quantization Table Adjustment"
+
+
+def test_a_long_first_line_above_a_blank_line_is_the_title() -> None:
+    line = "Why fight for Russia? Deaths of North Korean officers in Ukraine raise questions about morale"
+    article = parse_text(
+        f"{line}\n\nThe deaths of six officers were reported on Monday by the ministry.\n", source="a.txt"
+    )
+    assert article.title == line
+
+
+def test_numbered_items_are_items_with_their_numbers(ijg: Article) -> None:
+    items = [(b.label, b.text) for b in ijg.blocks if b.kind is BlockKind.ITEM]
+    assert items[0] == (
+        "1.",
+        "1. We don't promise that this software works. (But if you find any bugs, please let us know!)",
+    )
+    assert [label for label, _ in items[:6]] == ["1.", "2.", "3.", "(1)", "(2)", "(3)"]
+    sentences = [s.text for s in segment_article(ijg, rate_wpm=175).sentences()]
+    assert "1. We don't promise that this software works." in sentences
+    assert not any(s.endswith(") 2.") or s == "1." for s in sentences)
+
+
+def test_bullets_are_items_without_their_markers() -> None:
+    text = "Notes\n\nBring these:\n\n* a torch\n* a map of the\n  coast path\n- a flask of tea\n• gloves\n"
+    article = parse_text(text, source="n.txt")
+    items = [b.text for b in article.blocks if b.kind is BlockKind.ITEM]
+    assert items == ["a torch", "a map of the coast path", "a flask of tea", "gloves"]
+
+
+def test_emphasis_loses_its_markers_and_addresses_stay_whole(ijg: Article) -> None:
+    text = (
+        "Warnings\n\nThis is *not* a drill, and it is _really_ __important__ and **urgent**.\n\n"
+        "See http://www.ijg.org/files/Wallace.JPEG.pdf or ./src/man_db.conf and my_var_name for *.1 pages.\n"
+    )
+    blocks = [b.text for b in parse_text(text, source="w.txt").blocks]
+    assert blocks == [
+        "This is not a drill, and it is really important and urgent.",
+        "See http://www.ijg.org/files/Wallace.JPEG.pdf or ./src/man_db.conf and my_var_name for *.1 pages.",
+    ]
+    words = " ".join(b.text for b in ijg.blocks)
+    assert "http://www.ijg.org/files/Wallace.JPEG.pdf." in words
+
+
+def test_tables_are_skipped_and_noted(ijg: Article) -> None:
+    words = " ".join(b.text for b in ijg.blocks)
+    assert "General description of JPEG and the IJG software" not in words  # the roadmap's table
+    assert "Usage instructions for cjpeg" not in words
+    assert ijg.skipped == ("a table of 6 lines", "a table of 11 lines")
+    assert "This file contains the following sections:" in words
+
+
+def test_indented_code_and_shell_commands_are_skipped_and_noted() -> None:
+    wizard = read_article(DOCS / "ijg-wizard.txt")
+    words = " ".join(b.text for b in wizard.blocks)
+    assert "16 11 10 16" not in words and "Quantization tables given in Annex K" not in words
+    # The comment lines are code, the columns of numbers tables.
+    assert wizard.skipped == ("a code block of 2 lines", "a table of 9 lines", "a table of 9 lines")
+    libcap = read_article(DOCS / "libcap2-readme-debian.txt")
+    words = " ".join(b.text for b in libcap.blocks)
+    for command in ("$ ls -l", "chmod 755", "setcap", "rwsr-xr-x", "icmp_seq", "packet loss"):
+        assert command not in words
+    assert [b.text for b in libcap.blocks][2:5] == [
+        "That is not good.",
+        "Or use dpkg-statoverride.",
+        "That is better but ping fails.",
+    ]
+    assert libcap.skipped and all(s.startswith("a code block of") for s in libcap.skipped)
+
+
+def test_a_fenced_block_is_skipped_and_noted() -> None:
+    text = "Setup\n\nRun this first:\n\n```\nmake\nmake install\n\nmake check\n```\n\nThen it works.\n"
+    article = parse_text(text, source="s.txt")
+    assert [b.text for b in article.blocks] == ["Run this first:", "Then it works."]
+    assert article.skipped == ("a code block of 4 lines",)
+
+
+@pytest.mark.parametrize(
+    ("line", "byline", "credit", "date"),
+    [
+        ("Von Jonas Weber", "Jonas Weber", "Von Jonas Weber", ""),
+        ("Par Claire Martin — publié le 3 juin 2024", "Claire Martin", "Par Claire Martin", "2024-06-03"),
+        ("Published 3 March 2026 · by Lena Park", "Lena Park", "By Lena Park", "2026-03-03"),
+        ("By Priya Raman, transport correspondent · 2 October 2026", "Priya Raman", "By Priya Raman", "2026-10-02"),
+        ("Jonas Weber, Korrespondent in Berlin", "Jonas Weber", "", ""),
+    ],
+)
+def test_bylines_and_datelines_under_the_title(line: str, byline: str, credit: str, date: str) -> None:
+    body = "Die Fähre fährt ab Montag wieder, teilte der Gemeinderat am Dienstag mit. Die Reparatur dauerte länger."
+    article = parse_text(f"Fähre fährt wieder\n\n{line}\n\n{body}\n", source="a.txt")
+    assert (article.byline, article.credit, article.date) == (byline, credit, date)
+    assert [b.text for b in article.blocks] == [body]

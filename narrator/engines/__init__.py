@@ -47,6 +47,9 @@ class Engine(Protocol):
     name: str
     version: str
     """Changes whenever the same text may sound different; part of the cache key."""
+    word_timings: bool
+    """Whether ``synthesize`` tells where words start (``Audio.words``): captions are then cut
+    anywhere in a sentence; without, each caption cue's part of a sentence is spoken on its own."""
 
     def voices(self) -> tuple[Voice, ...]: ...
 
@@ -59,6 +62,9 @@ class Engine(Protocol):
 
 class EngineFactory(Protocol):
     """An engine class: builds an instance, and tells its version without starting one."""
+
+    word_timings: bool
+    """The same as the engine's, known without starting one."""
 
     def __call__(self) -> Engine: ...
 
@@ -124,6 +130,12 @@ def engine_version(name: str) -> str:
 def voice_digest(name: str, voice: str) -> str:
     """The digest of the engine's voice's model file, or "" (``EngineFactory.voice_digest``)."""
     return _factory(name).voice_digest(voice)
+
+
+def engine_times_words(name: str) -> bool:
+    """Whether the engine's clips tell where their words start, without starting the engine
+    (an engine that does not say is taken not to)."""
+    return bool(getattr(_factory(name), "word_timings", False))
 
 
 def _pyttsx3() -> EngineFactory:

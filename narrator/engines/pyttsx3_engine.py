@@ -7,6 +7,14 @@ why a busy pool sometimes got no audio), so each call waits for "finished-uttera
 the driver prints "Audio saved to ..." on stdout, so stdout is silenced around it;
 it concatenates audio bytes as they arrive, so callers keep texts sentence-sized;
 and every result is still checked, and retried when empty.
+
+Word timings: espeak-ng reports every word in its synthesis callback (espeakEVENT_WORD,
+speak_lib.h: ``text_position``, 1-based, in characters; ``sample``, the word's first
+sample counted from the start of the message, which is sample 0 of the WAV the driver
+writes; ``audio_position`` is the same rounded down to milliseconds). The driver drops
+them, so _WordTap puts a callback of its own in front of the driver's that reads the
+events and then hands every call on unchanged. Curly double quotes are spoken as straight
+ones: inside “…” espeak-ng reports no word after the first (same phonemes, same length).
 """
 
 from __future__ import annotations
@@ -27,10 +35,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EngineUnavailable, SynthesisError
+from ..models import WordMark
 from . import Audio, Voice
 
 RETRIES = 3
 UTTERANCE_LIMIT_S = 600
+#: espeak_EVENT_TYPE values (speak_lib.h) the tap reads.
+_EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
+_EVENT_MSG_TERMINATED = 6
+#: No event list is read past this: espeak allocates buflength/5 + 20 entries (220 here).
+_MAX_EVENTS = 1024
+#: Same length, so the events' character positions still index the caller's text.
+_STRAIGHT_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
 
 
 def _install_hint() -> str:
@@ -84,8 +101,90 @@ def _installed_version(package: str) -> str:
         raise EngineUnavailable(f"{package} is not installed: pip install {package}") from None
 
 
+class _WordTap:
+    """Collects espeak-ng's word events for each utterance, in front of the driver's callback.
+
+    Per utterance: ``begin()``, then save_to_file + runAndWait + "finished-utterance",
+    then ``take()``. Events are grouped by espeak's message identifier (1, 2, 3... per
+    process, carried by every event, list terminators included); whatever message had
+    been seen before ``begin()`` is stale, so a late utterance never leaks into the next.
+    """
+
+    def __init__(self, driver: Any, espeak: Any) -> None:
+        self._driver_callback = driver._onSynth
+        self._lock = threading.Lock()
+        self._seen = 0
+        self._floor = 0
+        self._words: dict[int, list[WordMark]] = {}
+        self._finished: tuple[WordMark, ...] | None = None
+        self.failed = False
+        # The driver registered its bound method as a ctypes thunk: replacing the method would do
+        # nothing, so a new callback is registered that delegates to it.
+        espeak.SetSynthCallback(self._on_synth)
+        self._c_callback = espeak.SynthCallback  # the thunk lives as long as the tap
+
+    @classmethod
+    def attach(cls, engine: Any) -> _WordTap | None:
+        """A tap on the engine's espeak driver; None under the other drivers (SAPI5, NSSpeech)."""
+        driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+        if driver is None or not callable(getattr(driver, "_onSynth", None)):
+            return None
+        try:
+            from pyttsx3.drivers import _espeak
+        except (ImportError, OSError, RuntimeError):
+            return None
+        return cls(driver, _espeak) if callable(getattr(_espeak, "SetSynthCallback", None)) else None
+
+    def begin(self) -> None:
+        with self._lock:
+            self._floor = self._seen
+            self._words.clear()
+            self._finished = None
+
+    def take(self, text: str, frames: int) -> tuple[WordMark, ...] | None:
+        """The finished utterance's words, if they fit its text and its ``frames`` samples."""
+        with self._lock:
+            marks, self._finished = self._finished, None
+        if marks is None or self.failed:
+            return None
+        last = 0
+        for mark in marks:
+            if not 0 <= mark.offset < len(text) or not last <= mark.sample <= frames:
+                return None
+            last = mark.sample
+        return marks
+
+    def _on_synth(self, wav: Any, numsamples: int, events: Any) -> int:
+        # Read first: the driver announces "finished-utterance" from inside its callback.
+        try:
+            self._record(events)
+        except Exception:  # nothing may raise into espeak's thread
+            self.failed = True
+        return int(self._driver_callback(wav, numsamples, events) or 0)
+
+    def _record(self, events: Any) -> None:
+        if not events:
+            return
+        with self._lock:
+            for i in range(_MAX_EVENTS):
+                event = events[i]
+                uid = int(event.unique_identifier)
+                self._seen = max(self._seen, uid)
+                if event.type == _EVENT_LIST_TERMINATED:
+                    return
+                if uid <= self._floor:
+                    continue  # an earlier utterance, still running after its caller gave up
+                if event.type == _EVENT_WORD and event.length > 0:
+                    mark = WordMark(offset=event.text_position - 1, sample=event.sample)
+                    self._words.setdefault(uid, []).append(mark)
+                elif event.type == _EVENT_MSG_TERMINATED:
+                    self._finished = tuple(self._words.pop(uid, ()))
+
+
 class Pyttsx3Engine:
     name = "pyttsx3"
+    #: espeak-ng's word events (Linux); SAPI5 and NSSpeech give none through pyttsx3.
+    word_timings = sys.platform.startswith("linux")
 
     def __init__(self) -> None:
         try:
@@ -109,6 +208,7 @@ class Pyttsx3Engine:
         # end, after writing the file, with "finished-utterance": wait for that.
         self._finished = threading.Event()
         self._engine.connect("finished-utterance", lambda **_: self._finished.set())
+        self._tap = _WordTap.attach(self._engine)
         self._say("Warming up.")
 
     @classmethod
@@ -124,7 +224,8 @@ class Pyttsx3Engine:
                 backend = "espeak-ng-" + (info.decode() if isinstance(info, bytes) else str(info))
             except (OSError, AttributeError) as exc:
                 raise EngineUnavailable(f"libespeak-ng cannot be loaded ({exc}): {_install_hint()}") from exc
-        return f"pyttsx3-{version}/{backend}"
+        # "+words": clips carry word marks, so clips cached without them are not reused.
+        return f"pyttsx3-{version}/{backend}+words"
 
     @classmethod
     def voice_digest(cls, voice: str) -> str:
@@ -145,6 +246,7 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice: str, rate: int) -> Audio:
         self._configure(voice, rate)
+        text = text.translate(_STRAIGHT_QUOTES)
         for _attempt in range(RETRIES):
             audio = self._say(text)
             if audio is not None and audio.pcm:
@@ -177,6 +279,8 @@ class Pyttsx3Engine:
         target = self._target
         target.unlink(missing_ok=True)  # so a call that writes nothing is not mistaken for the last one
         self._finished.clear()
+        if self._tap is not None:
+            self._tap.begin()
         with _quiet_stdout():
             self._engine.save_to_file(text, str(target))
             self._engine.runAndWait()
@@ -189,6 +293,10 @@ class Pyttsx3Engine:
                         f"the engine wrote {wav.getnchannels()} channel(s) of {8 * wav.getsampwidth()}-bit "
                         "audio; narrator needs 16-bit mono"
                     )
-                return Audio(pcm=wav.readframes(wav.getnframes()), sample_rate=wav.getframerate())
+                frames = wav.getnframes()
+                pcm = wav.readframes(frames)
+                rate = wav.getframerate()
         except (FileNotFoundError, EOFError, wave.Error):
             return None
+        words = self._tap.take(text, frames) if self._tap is not None else None
+        return Audio(pcm=pcm, sample_rate=rate, words=words)

@@ -4,7 +4,9 @@ For tests of everything that is not the engine (assembly, timing, the library,
 the feed, the page, the server): every clip is checkable and the same on every
 run, and nothing needs espeak-ng. 100 ms of silence, then a 440 Hz tone as many
 centiseconds long as the text has characters (shorter at a higher rate), then
-100 ms of silence. ``narrator voices --engine tone`` lists its voices.
+100 ms of silence. ``narrator voices --engine tone`` lists its voices. It tells no
+word timings, so it also stands for every engine that cannot: captions are then timed
+by speaking each cue's part of a sentence on its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def tone_for(text: str, rate: int) -> bytes:
 class ToneEngine:
     name = "tone"
     version = "1"
+    word_timings = False
 
     @classmethod
     def probe_version(cls) -> str:

@@ -184,14 +184,18 @@ def read(
     """Read one input (a file, a web address or ``-`` for stdin) into an Article in its language.
 
     The language is ``language`` (--language) when given, else what the input
-    declares, else what the detector makes of the text, else ``default_language``.
+    declares, else what the detector makes of the text, else ``default_language``;
+    the byline's credit, when the input printed the name alone, is in that language.
     InputError names the input when it cannot be narrated.
     """
     from ..language import detect_language
+    from .byline import credit_for
 
     found = read_input(source, fmt=InputFormat(fmt) if fmt else None, stdin=stdin)
     tag = language or found.language
     if not tag:
         text = "\n\n".join([found.title, *(block.text for block in found.blocks)])
         tag = detect_language(text, fallback=default_language)
-    return replace(found, language=tag)
+    # A byline printed as the name alone is credited in the article's language: "Von Jonas Weber".
+    credit = found.credit or (credit_for(found.byline, tag) if found.byline else "")
+    return replace(found, language=tag, credit=credit)

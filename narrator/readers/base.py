@@ -15,6 +15,22 @@ from ..models import Block
 STDIN = "-"
 #: Headings that start a chapter; deeper ones are read as a line of their own.
 CHAPTER_HEADINGS = frozenset({"h2", "h3"})
+#: Format characters never said, which confuse a sentence splitter: soft hyphen, zero-width
+#: space, word joiner and its kin, byte order mark.
+INVISIBLE = re.compile("[\u00ad\u200b\u2060-\u2064\ufeff]")
+#: Characters of scripts written without spaces between words (kana, Han, Thai, Lao, Myanmar, Khmer).
+UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+#: A sentence's end in the scripts narrator reads (Latin and CJK full stops), then closing quotes.
+SENTENCE_END = re.compile(r"\w[.!?…。！？][\"'”’»)」』）]*$")
+#: A block needs this many words (or characters of an unspaced script) to be prose without a full stop.
+PROSE_WORDS = 8
+PROSE_UNSPACED_CHARS = 20
+#: Web addresses, e-mail addresses and paths: never cut, never stripped of markup-looking characters.
+ADDRESS = re.compile(
+    r"((?:[a-z][a-z0-9+.-]*://|www\.|mailto:)\S+|\S+@\S+\.\w+|(?:\.{0,2}/)?[\w.-]+(?:/[\w.*-]+)+/?)", re.I
+)
+#: Plain-text emphasis: ``*word*``, ``**words**``, ``_word_``, ``__words__``, not inside a word.
+EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2}|_{1,2})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
 
 
 class InputFormat(StrEnum):
@@ -67,18 +83,65 @@ def decode_text(data: bytes, path: Path | str) -> str:
 
 
 def clean(text: str) -> str:
-    """Whitespace collapsed, NFC, control characters gone: how block text is kept.
+    """Whitespace collapsed, NFC, control and invisible format characters gone: how block text is kept.
 
-    >>> clean(" Caf\\u0065\\u0301\\n\\x07 au lait ")
-    'Café au lait'
+    >>> clean(" Caf\\u0065\\u0301\\n\\x07 au lait "), clean("Two\\u2060\\u2060 words\\u00ad")
+    ('Café au lait', 'Two words')
     """
-    text = unicodedata.normalize("NFC", text)
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = "".join(ch if unicodedata.category(ch) != "Cc" else " " for ch in text)
     return re.sub(r"\s+", " ", text).strip()
 
 
 def has_words(blocks: Iterable[Block]) -> bool:
-    return any(any(ch.isalnum() for ch in b.text) for b in blocks)
+    return any(sayable(b.text) for b in blocks)
+
+
+def sayable(text: str) -> bool:
+    """True when there is something to say: a letter or a digit.
+
+    >>> sayable("___"), sayable("…"), sayable("’"), sayable("5 %")
+    (False, False, False, True)
+    """
+    return any(ch.isalnum() for ch in text)
+
+
+def is_prose(text: str) -> bool:
+    """A sentence or a longer run of words, not a menu's labels, in scripts with spaces and without.
+
+    >>> is_prose("Short text here."), is_prose("Home News Sport"), is_prose("東京都は新しい計画を発表した。")
+    (True, False, True)
+    """
+    return (
+        len(text.split()) >= PROSE_WORDS
+        or bool(SENTENCE_END.search(text))
+        or len(UNSPACED.findall(text)) >= PROSE_UNSPACED_CHARS
+    )
+
+
+def strip_emphasis(text: str) -> str:
+    """Text without the ``*``/``_`` markers of plain-text emphasis; web addresses, paths and
+    names_with_underscores are left as they are.
+
+    >>> strip_emphasis("Software *not* to get, and __really__ _not_ this: http://x.org/a_b_/*c*")
+    'Software not to get, and really not this: http://x.org/a_b_/*c*'
+    >>> strip_emphasis("Use my_var_name or *.1 files, 2 * 3 * 4.")
+    'Use my_var_name or *.1 files, 2 * 3 * 4.'
+    """
+    if "*" not in text and "_" not in text:
+        return text
+    parts = ADDRESS.split(text)
+    return "".join(part if i % 2 else EMPHASIS.sub(r"\2", part) for i, part in enumerate(parts))
+
+
+def describe_skipped(kind: str, lines: int) -> str:
+    """What the captions file says was not read.
+
+    >>> describe_skipped("code", 12), describe_skipped("table", 1)
+    ('a code block of 12 lines', 'a table of 1 line')
+    """
+    what = {"code": "a code block", "table": "a table"}.get(kind, kind)
+    return f"{what} of {lines} line{'s' if lines != 1 else ''}"
 
 
 # Article.text_hash identifies the article's text: equal hashes, the same text to narrate.

@@ -10,8 +10,8 @@ from typing import Any
 from ..errors import InputError
 from ..language import normalize_tag
 from ..models import Article, Block, BlockKind
-from .base import CHAPTER_HEADINGS, clean, decode_text, has_words, hash_text
-from .text import BYLINE_BY, LOCAL_BY, match_byline, strip_by
+from .base import CHAPTER_HEADINGS, clean, decode_text, describe_skipped, has_words, hash_text
+from .byline import Byline, parse_byline
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,11 +28,14 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
     """Markdown -> Article, read the way a person reads the rendered page.
 
     The first ``#`` heading is the title (else front matter ``title``); each ``##``
-    or ``###`` heading starts a chapter; a "By NAME" line under the title or front
-    matter ``author`` is the byline; ``lang`` in front matter is the language.
-    Links read as their text, images as captions of their alt text, list items and
-    table rows as paragraphs of their own. Code blocks, raw HTML blocks, footnotes,
-    struck-out text and rows of badge images are left out (listed in ``dropped``).
+    or ``###`` heading starts a chapter; a byline or dateline under the title ("By
+    NAME", "Von NAME", "*Published 3 March 2026* · by **NAME**") or front matter
+    ``author`` and ``date`` give the author and the date; ``lang`` in front matter
+    is the language. Links read as their text, images as captions of their alt
+    text, list items as items (an ordered list's numbers kept), table rows as
+    paragraphs of their own. Code blocks, raw HTML blocks, footnotes, struck-out
+    text and rows of badge images are left out (listed in ``dropped``; code blocks
+    also in ``skipped``, for the captions file).
     """
     text_hash = hash_text(text)
     tokens = _markdown().parse(unicodedata.normalize("NFC", text).replace("\r\n", "\n"))
@@ -41,7 +44,10 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
     blocks: list[Block] = []
     dropped: list[str] = []
     cells: list[str] = []
-    byline_line = ""
+    skipped: list[str] = []
+    printed: Byline | None = None
+    #: The open list items, innermost last: [label, paragraphs read so far].
+    items: list[list[Any]] = []
     depth_footnote = 0
     after_title = False  # the next block is the first under the title: a "By" line there is the byline
     heading = ""
@@ -55,8 +61,16 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
             depth_footnote -= 1
         elif kind == "heading_open":
             heading = token.tag
+        elif kind == "list_item_open":
+            label = f"{token.info}{token.markup}" if token.info else ""
+            items.append([label, 0])
+        elif kind == "list_item_close":
+            items.pop()
         elif kind in {"fence", "code_block"}:
-            dropped.append(token.content.rstrip("\n"))
+            code = token.content.rstrip("\n")
+            dropped.append(code)
+            if code.strip():
+                skipped.append(describe_skipped("code", len(code.splitlines())))
             after_title = False
         elif kind == "html_block":
             dropped.append(token.content.strip())
@@ -84,14 +98,21 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
             elif badges and not said:
                 dropped.extend(badges)
             else:
-                if after_title and not byline_line and _by_line(said):
-                    byline_line = said
+                found = parse_byline(said) if after_title and printed is None and not items else None
+                # A name alone may be a title-cased phrase ("Quick Start Guide"): it needs "By" or a date.
+                if found is not None and (found.credit or found.date):
+                    printed = found  # "By NAME", "Von NAME", "*Published 3 March 2026* · by **NAME**"
+                elif said and items:
+                    label = items[-1][0] if not items[-1][1] else ""
+                    items[-1][1] += 1
+                    blocks.append(Block(BlockKind.ITEM, f"{label} {said}" if label else said, label=label))
                 elif said:
                     blocks.append(Block(BlockKind.PARAGRAPH, said))
                 blocks.extend(Block(BlockKind.CAPTION, alt) for alt in images)
                 after_title = False
     title = title or meta.get("title", "")
-    byline = meta.get("author", "") or _by_line(byline_line)
+    byline = meta.get("author", "") or (printed.name if printed else "")
+    credit = printed.credit if printed and printed.name and printed.name == byline else ""
     if not has_words(blocks):
         raise InputError("has no words to narrate", source)
     return Article(
@@ -102,20 +123,11 @@ def parse_markdown(text: str, *, source: str, fallback_title: str = "Untitled") 
         dropped=tuple(d for d in dropped if d),
         text_hash=text_hash,
         language=normalize_tag(meta.get("lang", "")),
-        date=meta.get("date", ""),
+        date=meta.get("date", "") or (printed.date if printed else ""),
         marked_headings=True,
+        credit=credit,
+        skipped=tuple(skipped),
     )
-
-
-def _by_line(line: str) -> str:
-    """The name in a "By NAME" line (or "Von", "Par"... NAME), or "" (not for "By the end of the day, ...").
-
-    >>> _by_line("by Sam Okoro"), _by_line("By the end of the day, it rained."), _by_line("Von Jana Schröder")
-    ('Sam Okoro', '', 'Jana Schröder')
-    """
-    found = BYLINE_BY.match(line) if len(line) <= 100 else None
-    name = found.group(1).strip() if found else strip_by(line) if LOCAL_BY.match(line) else ""
-    return name if name and name != line and match_byline(name) == name else ""
 
 
 def _inline_text(children: list[Any]) -> tuple[str, list[str], list[str]]:

@@ -1,23 +1,56 @@
-"""Plain text: an article copied from a news page, as it reads.
+"""Plain text: an article copied from a news page, or a README, as it reads.
 
-Plain text copied from a news page has a recognisable shape: the headline on the
-first line, sometimes an image caption ending in a credit such as "(Image: KCNA)",
-paragraphs separated by blank lines, a byline as a short line of capitalised
-names (before or after the body), and page chrome such as "Close", "Advertisement"
-or "Read more: ..." that a reader skips. The rules below describe that shape in
-general terms; they are tested on several articles, not only the seed.
+Plain text has conventions that a reader follows without thinking, and so do
+these rules (each tried on real text: the seed, the READMEs that Debian packages
+install under /usr/share/doc, see tests/test_text.py):
+
+* the title is the first line underlined with ``===`` or ``---`` near the top,
+  else a first line standing alone above a blank line; the file name otherwise;
+* a line underlined with ``===`` or ``---`` is a heading; in a text without any,
+  a short line without final punctuation between paragraphs is a subheading;
+* a line starting with a bullet (``*``, ``-``, ``+``, ``•``) or a number (``1.``,
+  ``2)``, ``b)``) is a list item, its wrapped lines with it; a bullet is never said,
+  a number stays in the caption;
+* ``*emphasis*`` and ``_emphasis_`` lose their markers (never inside a web
+  address, a path or a name_with_underscores);
+* fenced code blocks, indented blocks that look like code (shell commands, a
+  program, columns of numbers) and ASCII tables are not read: the captions file
+  says what was skipped;
+* a byline (a short line of capitalised names, perhaps after "By", "Von",
+  "Par"...) or a dateline ("Published 3 March 2026 · by Lena Park") under the
+  title or at the very end gives the author and the date;
+* an image caption ends in a credit such as "(Image: KCNA)", or starts "Photo:";
+* page chrome such as "Close", "Advertisement" or "Read more: ..." is skipped;
+* paragraphs are separated by blank lines (hard-wrapped lines are joined); a
+  text without any blank line has one paragraph per line.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
 from ..models import Article, Block, BlockKind
-from .base import decode_text, hash_text, read_bytes, title_from_name
+from .base import clean, decode_text, describe_skipped, hash_text, read_bytes, strip_emphasis, title_from_name
+from .byline import BYLINE, BYLINE_BY, LOCAL_BY, Byline, match_byline, parse_byline, strip_by
+
+__all__ = [
+    "BYLINE",
+    "BYLINE_BY",
+    "LOCAL_BY",
+    "is_caption",
+    "is_chrome",
+    "match_byline",
+    "parse_text",
+    "read",
+    "read_article",
+    "strip_by",
+    "strip_credit",
+]
 
 #: Whole lines that are page furniture, not article text (matched case-insensitively).
 CHROME_PATTERNS = tuple(
@@ -33,6 +66,7 @@ CHROME_PATTERNS = tuple(
         r"(image|photo|picture|video)( credit)?s?: .{0,60}",
         r"\d+\s*(min(ute)?s?|hours?)( read| ago)?|updated .{0,40}|published .{0,40}",
         r"(facebook|twitter|x|linkedin|whatsapp|reddit|pinterest|telegram)(\s*[,|/]\s*\w+)*",
+        r"-\*-.*-\*-",  # an editor's mode line: "-*- text -*-"
         r"[\W_]+",
     )
 )
@@ -45,18 +79,59 @@ CAPTION_CREDIT = re.compile(
 )
 CAPTION_PREFIX = re.compile(r"^(?:image|photo|picture|caption)s?(?:\s+caption)?\s*:\s+", re.IGNORECASE)
 
-#: A byline: optionally "By", then two to five capitalised name words
-#: (particles such as "van" or "de" allowed), optionally "and" another name.
-PARTICLES = frozenset({"van", "von", "de", "der", "da", "di", "du", "la", "le", "bin", "al", "el"})
-_WORD = r"[A-Z\u00C0-\u024F][\w'’.\-]*"
-_NAME = rf"{_WORD}(?:\s+(?:(?:{'|'.join(sorted(PARTICLES))})\s+)?{_WORD}){{1,4}}"
-BYLINE = re.compile(rf"^(?:by\s+)?({_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*)$", re.IGNORECASE)
-#: "By NAME", then perhaps "| date" or " - date"; a hyphen inside a name ("Jean-Luc") is the name's.
-BYLINE_BY = re.compile(r"^by\s+(.{2,80}?)(?:\s*[|•·,]\s*.*|\s+[–—-]\s+.*)?$", re.IGNORECASE)
-
 SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]$")
 MAX_HEADING_WORDS = 12
 MAX_TITLE_CHARS = 200
+#: An underlined title may have this many blocks above it (a note, a mode line, badges).
+TITLE_WINDOW = 3
+#: Section names that head a part of a text, never the whole: not a title even when underlined first.
+SECTION_NAMES = frozenset(
+    {"introduction", "overview", "abstract", "summary", "contents", "table of contents", "description"}
+    | {"synopsis", "preface", "foreword", "background", "about", "notes", "readme"}
+)
+
+#: A setext underline: three or more ``=`` or ``-`` alone on a line.
+UNDERLINE = re.compile(r"(=|-)\1{2,}\s*")
+#: A code fence: three or more backticks or tildes.
+FENCE = re.compile(r"(`{3,}|~{3,})")
+#: A list item's marker: a bullet, or a number or letter with a full stop or bracket, then a space.
+LIST_MARKER = re.compile(r"(?:[*+•‣◦▪–-]|(?P<label>\(?(?:\d{1,3}|[a-z])[.)]))\s+(?=\S)")
+#: A line that reads as code: a shell prompt, an option, a line ending like a statement, operators.
+CODE_LINE = re.compile(
+    r"^(?:[$#%]\s|>>>\s|\.\.\.\s|[\w.-]+@[\w.-]+[:~]|-{1,2}\w|[{}])"
+    r"|[;{}\\]\s*$|\s(?:=|==|->|=>|&&|\|\||::)\s|\w\(.*\)\s*$|^\w[\w.-]*\s+-{1,2}[a-zA-Z]"
+)
+#: Spaces that separate a table's columns: two or more, not after the end of a sentence.
+COLUMN_GAP = re.compile(r"(?<![.!?:;,])\s{2,}(?=\S)")
+#: A border line of an ASCII table: "+----+----+", "|----|", "====  ====".
+TABLE_BORDER = re.compile(r"[+|]?(?:[-=:]{3,}[+|]|[-=]{3,}\s{2,}[-=]{3,})[-=:+|\s]*")
+#: Most characters of a code line are not letters; prose has at least this share of them.
+PROSE_LETTERS = 0.6
+#: A line of this many words, nearly all letters, is prose whatever code it mentions.
+PROSE_LINE_WORDS = 6
+PROSE_LINE_LETTERS = 0.8
+#: A table's column starts at the same place on this share of its lines.
+TABLE_SHARE = 0.6
+#: Lines of code are short: fewer words than this on average, where wrapped prose has more.
+SHORT_LINE_WORDS = 5
+
+
+@dataclass
+class _Chunk:
+    """A piece of the source before it becomes a block: its kind and lines."""
+
+    kind: str
+    """"text", "heading" (underlined), "item", "code" or "table"."""
+    lines: list[str]
+    label: str = ""
+    underline: str = ""
+    """The heading's underline character."""
+    raw: list[str] = field(default_factory=list)
+    """The lines as written (for what is skipped)."""
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.strip() for line in self.lines if line.strip())
 
 
 def read_article(path: Path) -> Article:
@@ -72,28 +147,42 @@ def parse_text(text: str, *, source: str, fallback_title: str = "Untitled") -> A
     text_hash = hash_text(text)
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t")
-    raw_blocks = _split_blocks(text)
-    if not raw_blocks:
+    chunks = _chunks(text)
+    if not chunks:
         raise InputError("is empty", source)
 
     dropped: list[str] = []
-    kept: list[str] = []
-    for block in raw_blocks:
-        (dropped if is_chrome(block) else kept).append(block)
+    skipped: list[str] = []
+    kept: list[_Chunk] = []
+    #: Chrome-looking lines that may be the byline's dateline ("Published 3 March 2026 · by Lena Park").
+    datelines: list[_Chunk] = []
+    for index, chunk in enumerate(chunks):
+        if chunk.kind in {"code", "table"}:
+            dropped.append("\n".join(line.rstrip() for line in chunk.raw))
+            skipped.append(describe_skipped(chunk.kind, len(chunk.raw)))
+        elif chunk.kind in {"text", "item"} and is_chrome(chunk.text):
+            if chunk.kind == "text" and index < TITLE_WINDOW and _byline(chunk.text) is not None:
+                datelines.append(chunk)
+                kept.append(chunk)
+            else:
+                dropped.append(chunk.text)
+        else:
+            kept.append(chunk)
 
-    title = ""
-    if kept and _looks_like_title(kept[0]):
-        title = kept.pop(0)
-
-    byline = ""
+    title = _take_title(kept)
+    byline = credit = date = ""
     for index in (0, -1):  # a byline stands right under the title or at the very end
-        if kept and not byline:
-            found = match_byline(kept[index])
-            if found and (len(kept) > 1 or index == 0):
-                byline = found
+        if kept and not byline and kept[index].kind == "text" and (len(kept) > 1 or index == 0):
+            found = _byline(kept[index].text)
+            if found is not None:
+                byline, credit, date = found.name, found.credit, found.date
                 kept.pop(index)
-
-    blocks = tuple(_classify(block, is_last=i == len(kept) - 1) for i, block in enumerate(kept))
+    for chunk in datelines:
+        if chunk in kept:  # not the byline after all: chrome
+            kept.remove(chunk)
+            dropped.append(chunk.text)
+    marked = any(chunk.kind == "heading" for chunk in kept)
+    blocks = tuple(_classify(chunk, kept, i, marked) for i, chunk in enumerate(kept))
     if not blocks and any(ch.isalnum() for ch in title):
         # A one-line text is all body: its file name becomes the title.
         blocks, title = (Block(BlockKind.PARAGRAPH, title),), ""
@@ -106,7 +195,16 @@ def parse_text(text: str, *, source: str, fallback_title: str = "Untitled") -> A
         blocks=blocks,
         dropped=tuple(dropped),
         text_hash=text_hash,
+        date=date,
+        marked_headings=marked,
+        credit=credit,
+        skipped=_merge_skipped(chunks, skipped),
     )
+
+
+def _byline(line: str) -> Byline | None:
+    """The line's byline or dateline (see ``byline.parse_byline``), else None."""
+    return parse_byline(line) if line and "\n" not in line else None
 
 
 def is_chrome(block: str) -> bool:
@@ -122,28 +220,6 @@ def is_chrome(block: str) -> bool:
     if len(line.split()) >= 4 and re.search(r"[.!?…][\"'”’)]*$", line):
         return False
     return any(p.fullmatch(line) for p in CHROME_PATTERNS)
-
-
-def match_byline(block: str) -> str:
-    """The author's name if ``block`` is a byline, else "".
-
-    >>> match_byline("Jang Seiul"), match_byline("By Anna van der Berg | 3 March 2024")
-    ('Jang Seiul', 'Anna van der Berg')
-    >>> match_byline("The war goes on")
-    ''
-    """
-    line = block.strip()
-    if len(line) > 100 or "\n" in line or (SENTENCE_END.search(line) and not line.endswith(".")):
-        return ""
-    by = BYLINE_BY.match(line)
-    name = by.group(1).strip() if by else line
-    plain = BYLINE.match(name)
-    if plain and not name.endswith("."):
-        words = plain.group(1).split()
-        # Every significant word capitalised: "Jang Seiul", not "The war goes on" or "By late afternoon".
-        if all(w[0].isupper() or w.lower() in PARTICLES | {"and", "&"} for w in words):
-            return plain.group(1).strip()
-    return ""
 
 
 def is_caption(block: str) -> bool:
@@ -164,73 +240,244 @@ def strip_credit(caption: str) -> str:
     return CAPTION_PREFIX.sub("", CAPTION_CREDIT.sub("", caption)).strip()
 
 
-def _split_blocks(text: str) -> list[str]:
-    """Blocks separated by blank lines; without any blank line, each line is a block."""
-    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.strip().split("\n")]
-    if any(not line for line in lines) or len(lines) < 2:
-        blocks, current = [], []
-        for line in lines:
-            if line:
-                current.append(line)
-            elif current:
-                blocks.append(current)
-                current = []
-        if current:
-            blocks.append(current)
-        # A title or chrome line glued to the next line is still its own block when short.
-        out: list[str] = []
-        for group in blocks:
-            out.extend(_unwrap(group))
-        return out
-    return [line for line in lines if line]
+# --- the source, line by line ------------------------------------------------------------
 
 
-def _unwrap(lines: list[str]) -> list[str]:
-    """Join hard-wrapped lines of one block, keeping chrome lines separate."""
-    out: list[str] = []
-    current: list[str] = []
-    for line in lines:
-        if is_chrome(line):
-            if current:
-                out.append(" ".join(current))
-                current = []
-            out.append(line)
-        else:
-            current.append(line)
-    if current:
-        out.append(" ".join(current))
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _base_indent(lines: list[str]) -> int:
+    """How far the text's prose is indented: the usual indentation of lines of several words."""
+    counts = Counter(_indent(line) for line in lines if len(line.split()) >= 4 and not CODE_LINE.search(line.strip()))
+    return min(counts, key=lambda n: (-counts[n], n)) if counts else 0
+
+
+def _chunks(text: str) -> list[_Chunk]:
+    """The source cut into chunks: fenced code, then groups of lines between blank lines, each cut
+    further into headings, list items, code, tables and paragraphs."""
+    lines = [line.expandtabs(8).rstrip().replace("\u00a0", " ") for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    if not lines:
+        return []
+    base = _base_indent(lines)
+    blank_separated = any(not line.strip() for line in lines) or len(lines) < 2
+    chunks: list[_Chunk] = []
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        fence = FENCE.match(lines[i].strip())
+        if fence:
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip().startswith(fence.group(1))), len(lines))
+            raw = lines[i + 1 : end]
+            chunks.append(_Chunk("code", raw, raw=raw or [""]))
+            i = end + 1
+            continue
+        group: list[str] = []
+        while i < len(lines) and lines[i].strip() and not FENCE.match(lines[i].strip()):
+            group.append(lines[i])
+            i += 1
+        if blank_separated:
+            chunks.extend(_split_group(group, base, previous=chunks[-1] if chunks else None))
+        else:  # a text without blank lines: one paragraph per line
+            chunks.extend(_split_group([line], base, one_per_line=True)[0] for line in group)
+    return chunks
+
+
+def _code_like(lines: list[str]) -> bool:
+    """Whether lines read as code or program output rather than prose: most of them have code's signs."""
+    signs = 0
+    for line in (line.strip() for line in lines):
+        letters = sum(ch.isalpha() or ch.isspace() for ch in line)
+        if len(line.split()) >= PROSE_LINE_WORDS and letters >= PROSE_LINE_LETTERS * len(line):
+            continue  # a line of prose that happens to mention "gzip -l" or end in ";"
+        signs += bool(CODE_LINE.search(line)) or letters < PROSE_LETTERS * len(line)
+    # A shell prompt starts a command and its output, however wordy the output.
+    prompt = any(re.match(r"[$#%]\s|>>>\s", line.strip()) for line in lines)
+    return prompt or signs * 2 >= len(lines)
+
+
+def _is_table(lines: list[str]) -> bool:
+    """An ASCII table: border lines, or two or more lines whose columns start at the same places."""
+    if sum(bool(TABLE_BORDER.fullmatch(line.strip())) for line in lines) >= 1 and len(lines) >= 2:
+        return True
+    if len(lines) < 2 or sum(bool(LIST_MARKER.match(line.strip())) for line in lines) * 2 >= len(lines):
+        return False  # a list whose markers are followed by two spaces: "*  Can produce speech"
+    starts = [{m.end() for m in COLUMN_GAP.finditer(line) if m.start() > 0} for line in lines]
+    with_gaps = [s for s in starts if s]
+    if len(with_gaps) < 2 or len(with_gaps) * 2 < len(lines):
+        return False
+    # Justified prose has gaps too, at columns that differ from line to line: a table's columns
+    # start at the same place on most of its lines.
+    shared = Counter(col for s in with_gaps for col in s)
+    return max(shared.values()) >= max(2, TABLE_SHARE * len(with_gaps))
+
+
+def _split_group(
+    group: list[str], base: int, *, one_per_line: bool = False, previous: _Chunk | None = None
+) -> list[_Chunk]:
+    """One group of lines (between blank lines) as chunks; ``previous`` is the chunk before the group."""
+    if _is_table(group) and len(group) >= 2:
+        return [_Chunk("table", group, raw=group)]
+    out: list[_Chunk] = []
+    k = 0
+    while k < len(group):
+        line = group[k]
+        stripped = line.strip()
+        indent = _indent(line)
+        following = group[k + 1].strip() if k + 1 < len(group) else ""
+        if UNDERLINE.fullmatch(following) and indent <= base + 3 and not UNDERLINE.fullmatch(stripped):
+            out.append(_Chunk("heading", [stripped], underline=following[0], raw=[line]))
+            k += 2
+            continue
+        if UNDERLINE.fullmatch(stripped) or TABLE_BORDER.fullmatch(stripped):
+            out.append(_Chunk("text", [stripped], raw=[line]))  # a rule between parts: chrome
+            k += 1
+            continue
+        marker = LIST_MARKER.match(stripped) if indent <= base + 3 else None
+        if marker:
+            column = indent + marker.end()
+            item = [stripped[marker.end() :]]
+            k += 1
+            while k < len(group) and not one_per_line:
+                nxt = group[k]
+                if LIST_MARKER.match(nxt.strip()) and _indent(nxt) < column:
+                    break
+                if _indent(nxt) >= column + 4 or UNDERLINE.fullmatch(nxt.strip()):
+                    break  # code inside the item, or a heading's underline
+                item.append(nxt.strip())
+                k += 1
+            label = marker.group("label") or ""
+            text = " ".join([label, *item]) if label else " ".join(item)
+            out.append(_Chunk("item", [text], label=label, raw=group[k - len(item) : k]))
+            continue
+        if indent > base:
+            run = []
+            while (
+                k < len(group)
+                and _indent(group[k]) > base
+                and not (LIST_MARKER.match(group[k].strip()) and _indent(group[k]) <= base + 3)
+            ):
+                run.append(group[k])
+                k += 1
+            continued = previous is not None and previous.kind == "code" and not out
+            if _is_table(run):
+                out.append(_Chunk("table", run, raw=run))
+                continue
+            if _is_code(run, base, after_code=continued):
+                out.append(_Chunk("code", run, raw=run))
+                continue
+            if len(run) > 1 or k == len(group):
+                out.append(_Chunk("text", [x.strip() for x in run], raw=run))  # an indented paragraph, a quote
+                continue
+            k -= 1  # a paragraph whose first line is indented: read on below
+            stripped = run[0].strip()
+        paragraph = [stripped]
+        k += 1
+        while k < len(group) and not one_per_line:
+            nxt = group[k]
+            after = group[k + 1].strip() if k + 1 < len(group) else ""
+            if (
+                LIST_MARKER.match(nxt.strip())
+                or UNDERLINE.fullmatch(after)
+                or UNDERLINE.fullmatch(nxt.strip())
+                or (_indent(nxt) > base and (_indent(nxt) >= base + 4 or _code_like([nxt])))
+                or is_chrome(nxt)
+                or is_chrome(paragraph[-1])
+            ):
+                break
+            paragraph.append(nxt.strip())
+            k += 1
+        out.append(_Chunk("text", paragraph, raw=group[k - len(paragraph) : k]))
     return out
+
+
+def _is_code(run: list[str], base: int, *, after_code: bool) -> bool:
+    """Whether an indented run of lines is code: it reads as code, or it is indented like a Markdown
+    code block (four spaces more than the prose) and made of short lines that no sentence ends
+    ("cd vcpkg", "./configure"), or it goes on with the code block just before it."""
+    if _code_like(run):
+        return True
+    text = " ".join(line.strip() for line in run)
+    sentence = bool(re.search(r"[.!?:]$", text))
+    short_lines = len(text.split()) < SHORT_LINE_WORDS * len(run)
+    return not sentence and (after_code or (min(map(_indent, run)) >= base + 4 and short_lines))
+
+
+def _merge_skipped(chunks: list[_Chunk], skipped: list[str]) -> tuple[str, ...]:
+    """What was skipped, code blocks separated only by blank lines counted as one."""
+    merged: list[tuple[str, int]] = []
+    previous = ""
+    for chunk in chunks:
+        if chunk.kind in {"code", "table"}:
+            if previous == chunk.kind == "code" and merged:
+                merged[-1] = (chunk.kind, merged[-1][1] + len(chunk.raw))
+            else:
+                merged.append((chunk.kind, len(chunk.raw)))
+        previous = chunk.kind
+    return tuple(describe_skipped(kind, count) for kind, count in merged) if skipped else ()
+
+
+# --- title and blocks -----------------------------------------------------------------------
+
+
+def _take_title(kept: list[_Chunk]) -> str:
+    """Remove the title's chunk from ``kept`` and return its text ("" when there is none).
+
+    A first line standing alone is the title; else the first underlined line within the first
+    few chunks, unless it only names a section ("Introduction")."""
+    if not kept:
+        return ""
+    first = kept[0]
+    # A title wrapped over two lines is still a title; a wrapped paragraph ends in a full stop.
+    standing = len(first.lines) == 1 or not re.search(r"[.!?]$", first.text)
+    if first.kind == "heading" or (first.kind == "text" and standing and _looks_like_title(first.text)):
+        kept.pop(0)
+        return strip_emphasis(first.text)
+    for index, chunk in enumerate(kept[:TITLE_WINDOW]):
+        if chunk.kind == "heading":
+            if chunk.text.casefold().rstrip(":") in SECTION_NAMES:
+                return ""
+            kept.pop(index)
+            return strip_emphasis(chunk.text)
+    return ""
 
 
 def _looks_like_title(block: str) -> bool:
     words = block.split()
-    return 0 < len(block) <= MAX_TITLE_CHARS and len(words) <= 30 and not is_caption(block)
+    return (
+        0 < len(block) <= MAX_TITLE_CHARS
+        and len(words) <= 30
+        and not is_caption(block)
+        and not LIST_MARKER.match(block)
+        and parse_byline(block) is None
+    )
 
 
-def _classify(block: str, *, is_last: bool) -> Block:
-    if is_caption(block):
-        return Block(BlockKind.CAPTION, block)
-    words = block.split()
-    if not is_last and len(words) <= MAX_HEADING_WORDS and not SENTENCE_END.search(block) and block[0].isalnum():
-        return Block(BlockKind.HEADING, block)
-    return Block(BlockKind.PARAGRAPH, block)
-
-
-#: "By" in the languages narrator has announcements for (lexicon.py), as bylines begin.
-LOCAL_BY = re.compile(r"(?:von|par|por|door|di|av|af)\s+", re.IGNORECASE)
-
-
-def strip_by(byline: str) -> str:
-    """A byline without the word for "by" in another language, which the plain-text rules keep.
-
-    Only when a name of two words or more is left: "Von Miller" may be a name.
-
-    >>> strip_by("Von Jana Schröder"), strip_by("Par Claire Martin"), strip_by("Von Miller")
-    ('Jana Schröder', 'Claire Martin', 'Von Miller')
-    """
-    found = LOCAL_BY.match(byline)
-    rest = byline[found.end() :] if found else ""
-    return rest if len(rest.split()) >= 2 and match_byline(rest) == rest else byline
+def _classify(chunk: _Chunk, chunks: list[_Chunk], index: int, marked: bool) -> Block:
+    text = clean(strip_emphasis(chunk.text))
+    if chunk.kind == "heading":
+        return Block(BlockKind.HEADING, text)
+    if chunk.kind == "item":
+        return Block(BlockKind.ITEM, text, label=chunk.label)
+    if is_caption(text):
+        return Block(BlockKind.CAPTION, text)
+    words = text.split()
+    is_last = index == len(chunks) - 1
+    if (
+        not marked
+        and not is_last
+        and len(words) <= MAX_HEADING_WORDS
+        and not SENTENCE_END.search(text)
+        and text[0].isalnum()
+    ):
+        return Block(BlockKind.HEADING, text)
+    return Block(BlockKind.PARAGRAPH, text)
 
 
 def read(data: bytes, *, source: str, fallback_title: str = "Untitled") -> Article:
