@@ -1,6 +1,7 @@
 """End to end with the real engines (pyttsx3 over espeak-ng, and Piper), never mocked.
 
-The seed is narrated once per session (``seed_episode`` in conftest.py) and the
+The seed is narrated once per session by each engine (``seed_episode`` and
+``piper_seed_episode`` in conftest.py; every seed test runs on both) and the
 articles in tests/data/articles once, in one run over their folder; every test
 here reads those files back with third-party tools: ffmpeg/ffprobe, mutagen,
 webvtt-py, srt, jsonschema and libebur128.

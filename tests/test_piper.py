@@ -488,6 +488,32 @@ def test_a_voice_in_the_users_folder_is_listed_and_speaks(
     assert (tmp_path / "out" / "kurz.mp3").is_file()
 
 
+def test_narrate_takes_a_model_file_for_voice(joe: VoiceFile, runner: CliRunner, tmp_path: Path) -> None:
+    model = copy_voice(joe, tmp_path / "models", "xx-my-voice")
+    article = tmp_path / "a.txt"
+    article.write_text(SHORT, encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = [
+        "narrate",
+        str(article),
+        "-o",
+        str(out),
+        "--engine",
+        "piper",
+        "--voice",
+        str(model),
+        "--cache-dir",
+        str(cache),
+    ]
+    result = runner.invoke(main, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    with Synthesizer(Voicing("piper", str(model), 175), jobs=1, cache=None) as piper:
+        assert ClipCache(cache).get(piper.key("Ferry news")) is not None  # spoken with that model
+    missing = runner.invoke(main, [*args[:-2], "--voice", str(tmp_path / "none.onnx")])
+    assert missing.exit_code == ExitStatus.USAGE and missing.output.count("\n") == 1
+    assert "none.onnx: no such Piper voice model" in missing.output
+
+
 def test_an_unknown_voice_stops_the_run_before_anything_is_written(runner: CliRunner, tmp_path: Path) -> None:
     article = tmp_path / "a.txt"
     article.write_text(SHORT, encoding="utf-8")
