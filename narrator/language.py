@@ -144,7 +144,8 @@ def other_engines(engine: str) -> Iterator[InstalledVoices]:
     """The voices of every other engine that speaks and can run here (for messages: each is asked by a worker)."""
     from .engines import speech_engines
 
-    for other in speech_engines():
+    speaking = speech_engines()
+    for other in speaking if engine in speaking else ():  # a test engine's run asks no others
         if other != engine:
             try:
                 yield installed_voices(other)
@@ -190,36 +191,38 @@ def matching_voices(tag: str, installed: InstalledVoices) -> tuple[Voice, ...]:
 
 def choose_voice(tag: str, installed: InstalledVoices, others: Iterable[InstalledVoices] = ()) -> str:
     """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it:
-    the languages of this engine's voices and of the ``others`` engines' (asked only then)."""
+    the languages of this engine's voices, and of the ``others`` engines' (asked only then), and which speaks it."""
     found = matching_voices(tag, installed)
     if found:
         return found[0].id
-    if not installed.engine:
+    languages = ", ".join(installed.languages())
+    engines = list(others)
+    if not engines:
         raise EngineUnavailable(
-            f"no installed voice speaks {tag!r} (installed languages: {', '.join(installed.languages())}); "
+            f"no installed voice speaks {tag!r} (installed languages: {languages}); "
             "choose one of those with --language, or a voice with --voice"
         )
-    engines = [installed, *others]
     spoken = "; ".join(f"{e.engine}: {', '.join(e.languages()) or 'none'}" for e in engines)
-    able = [e.engine for e in engines[1:] if matching_voices(tag, e)]
+    able = [e.engine for e in engines if matching_voices(tag, e)]
     hint = f"--engine {able[0]} speaks it, or " if able else ""
     raise EngineUnavailable(
-        f"no {installed.engine} voice speaks {tag!r} (installed languages, by engine: {spoken}); "
+        f"no installed voice speaks {tag!r} (installed languages: {languages}, for {installed.engine}; {spoken}); "
         f"{hint}choose one of those with --language, or a voice with --voice"
     )
 
 
 def check_voice(voice: str, installed: InstalledVoices) -> str:
-    """``voice`` (``--voice``) when the engine has it or reads it as a model file; SettingsError naming the
-    installed voices otherwise."""
-    if any(v.id == voice for v in installed.voices):
-        return voice
+    """``voice`` (``--voice``, in any case) as the engine names it, when the engine has it or reads it as a
+    model file; SettingsError naming the installed voices otherwise."""
+    ids = {v.id.casefold(): v.id for v in installed.voices}
+    if voice.casefold() in ids:
+        return ids[voice.casefold()]  # as the engine lists it: gmw/en-GB-x-rp is gmw/en-gb-x-rp
     from .engines import voice_digest
 
     if installed.engine and voice_digest(installed.engine, voice):  # a model file the engine reads
         return voice
-    ids = [v.id for v in installed.voices]
-    listed = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+    names = [v.id for v in installed.voices]
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     engine = installed.engine or "speech"
     raise SettingsError(
         f"--voice {voice!r} is not a voice of the {engine} engine here (installed: {listed or 'none'});"

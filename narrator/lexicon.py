@@ -1,8 +1,10 @@
 """The pronunciation lexicon: words and patterns, and how the engine should say them.
 
-Only the audio changes: segment.py applies the lexicon to a sentence's spoken
+Only the audio changes: speech.py applies the lexicon to a sentence's spoken
 form (its chunks), never to its text, so captions, chapter titles, the
-transcript and the feed keep the article's own words.
+transcript and the feed keep the article's own words. The lexicon sees the
+written text first and wins: what it matches is said as it says, and speech.py
+normalises only the rest (numbers, dates, abbreviations: see speech.py).
 
 A lexicon file is TOML. Keys at the top apply to every language; a table named
 after a language tag applies to that language ("de" also covers "de-AT")::
@@ -28,7 +30,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -78,42 +80,17 @@ class Entry:
 _URL = r"(?:https?://|www\.)(?:www\.)?([\w-]+(?:\.[\w-]+)+)(?::\d+)?(?:[/?#]\S*?)?(?=[.,;:!?)\]}'\"’”»]*(?:\s|$))"
 _EMAIL = r"(?:mailto:)?([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)"
 
-#: What espeak-ng reads badly, found with `espeak-ng -x`: it spells out "vs.", "z.B.", "bzw." and
-#: "Nr.", reads "i.e." as "I E", and web addresses character by character, slashes and all.
+#: What espeak-ng reads badly, found with `espeak-ng -x`: web addresses character by character,
+#: slashes and all. Abbreviations ("vs.", "z. B.", "n°") are speech.py's tables, which know their context.
 #: The announcements segment.py speaks in English ("By", "Image caption:") are said in the article's language.
 _BUILTIN: tuple[tuple[str, str, str], ...] = (
     # (language, match, say); a match starting "re:" is a regular expression.
     ("", f"re:{_URL}", r"\1"),
     ("en", f"re:{_EMAIL}", r"\1 at \2"),
-    ("en", "e.g.", "for example"),
-    ("en", "i.e.", "that is"),
-    ("en", "etc.", "et cetera"),
-    ("en", "vs.", "versus"),
-    ("en", "cf.", "compare"),
-    ("en", "approx.", "approximately"),
-    ("en", "incl.", "including"),
     ("de", f"re:{_EMAIL}", r"\1 ät \2"),
-    ("de", "z. B.", "zum Beispiel"),
-    ("de", "z. T.", "zum Teil"),
-    ("de", "d. h.", "das heißt"),
-    ("de", "u. a.", "unter anderem"),
-    ("de", "usw.", "und so weiter"),
-    ("de", "bzw.", "beziehungsweise"),
-    ("de", "ca.", "circa"),
-    ("de", "Nr.", "Nummer"),
-    ("de", "inkl.", "inklusive"),
-    ("de", "evtl.", "eventuell"),
-    ("de", "ggf.", "gegebenenfalls"),
-    ("de", "vgl.", "vergleiche"),
-    ("de", "Mio.", "Millionen"),
-    ("de", "Mrd.", "Milliarden"),
     ("de", "Image caption:", "Bildunterschrift:"),
     ("de", r"re:^By(?=\s)", "Von"),
     ("fr", f"re:{_EMAIL}", r"\1 arobase \2"),
-    ("fr", "c.-à-d.", "c'est-à-dire"),
-    ("fr", r"re:M\.(?=\s+[A-ZÀ-ÖØ-Þ])", "Monsieur"),
-    ("fr", r"re:MM\.(?=\s+[A-ZÀ-ÖØ-Þ])", "Messieurs"),
-    ("fr", "n°", "numéro"),
     ("fr", "Image caption:", "Légende :"),
     ("fr", r"re:^By(?=\s)", "Par"),
     ("es", f"re:{_EMAIL}", r"\1 arroba \2"),
@@ -153,7 +130,13 @@ class Lexicon:
 
     def pronouncer(self, language: str) -> Callable[[str], str]:
         """A function turning text into its spoken form for ``language``."""
-        return _pronouncer(self, language.lower())
+        return functools.partial(_speak, _rules(self, language.lower()))
+
+    def matcher(self, language: str) -> Callable[[str], list[tuple[int, int, str]]]:
+        """Where the entries for ``language`` match a text, as ``(start, end, say)``, left to right and
+        never overlapping: what speech.speak says as the lexicon says it while it normalises the rest."""
+        rules = _rules(self, language.lower())
+        return lambda text: list(_matches(rules, text))
 
     def digest(self, language: str) -> str:
         """A hash of the user's entries for ``language``; "" when there are none.
@@ -170,7 +153,8 @@ class Lexicon:
 
 
 @functools.lru_cache(maxsize=16)
-def _pronouncer(lexicon: Lexicon, language: str) -> Callable[[str], str]:
+def _rules(lexicon: Lexicon, language: str) -> tuple[tuple[re.Pattern[str], Entry], ...]:
+    """The entries for ``language`` compiled, highest priority first."""
     origins = list(dict.fromkeys(e.origin for e in lexicon.entries))
 
     def priority(item: tuple[int, Entry]) -> tuple[int, int, int, int]:
@@ -181,18 +165,24 @@ def _pronouncer(lexicon: Lexicon, language: str) -> Callable[[str], str]:
         return (origins.index(entry.origin), specificity, int(entry.regex), length)
 
     chosen = sorted(((i, e) for i, e in enumerate(lexicon.entries) if e.applies_to(language)), key=priority)
-    rules = tuple((entry.pattern(), entry) for _index, entry in chosen)
-    return functools.partial(_speak, rules)
+    return tuple((entry.pattern(), entry) for _index, entry in chosen)
 
 
 def _speak(rules: tuple[tuple[re.Pattern[str], Entry], ...], text: str) -> str:
-    """Replace every match, left to right, in one pass: a spoken form is never matched again.
-
-    Where two entries match at the same place, the one listed first wins.
-    """
-    if not rules:
-        return text
+    """Replace every match, left to right, in one pass: a spoken form is never matched again."""
     out: list[str] = []
+    pos = 0
+    for start, end, say in _matches(rules, text):
+        out.append(text[pos:start])
+        out.append(say)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _matches(rules: tuple[tuple[re.Pattern[str], Entry], ...], text: str) -> Iterator[tuple[int, int, str]]:
+    """The matches left to right, none overlapping; where two entries match at the same place,
+    the one listed first wins."""
     pos = 0
     found: list[re.Match[str] | None] = [pattern.search(text) for pattern, _entry in rules]
     while True:
@@ -208,12 +198,9 @@ def _speak(rules: tuple[tuple[re.Pattern[str], Entry], ...], text: str) -> str:
             if match is not None and (best is None or match.start() < best.start()):
                 best, best_entry = match, entry
         if best is None or best_entry is None:
-            break
-        out.append(text[pos : best.start()])
-        out.append(best.expand(best_entry.say) if best_entry.regex else best_entry.say)
+            return
+        yield best.start(), best.end(), best.expand(best_entry.say) if best_entry.regex else best_entry.say
         pos = best.end()
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def default_lexicon() -> Lexicon:

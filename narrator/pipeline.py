@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, OutputError
+from .errors import EngineUnavailable, InputError, NarratorError, OutputError, SynthesisError
 from .folder import FEED_NAME, episode_files, staging
 from .models import Article, Clip, Episode, Script, Timeline
 from .readers import STDIN, is_url
@@ -76,6 +77,28 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class Failed:
+    """An article this run could not narrate, and why; the run goes on with the others (as cp and rsync do)."""
+
+    source: str
+    error: NarratorError
+    """The error, naming the article."""
+
+
+#: What is wrong with one article, not with the run: the article is reported, the others narrated.
+ARTICLE_ERRORS: tuple[type[NarratorError], ...] = (InputError, SynthesisError, EngineUnavailable)
+
+
+def naming(error: NarratorError, source: str) -> NarratorError:
+    """``error`` as it concerns the article ``source``: one that names no file names it."""
+    if error.path is not None:
+        return error
+    named = type(error)(error.reason, source)
+    named.__cause__ = error
+    return named
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One article of a run, as planned."""
 
@@ -97,9 +120,12 @@ def publish(
     progress: Progress = Progress(),
     workers: Workers | None = None,
     keep_base_url: bool = False,
-) -> Iterator[Published | Skipped]:
+) -> Iterator[Published | Skipped | Failed]:
     """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
 
+    An article that cannot be narrated (``ARTICLE_ERRORS``: no words, no voice for
+    its language, too long, an engine failing on its text) is given back as Failed
+    and the others are narrated; when none can be, the folder is not touched.
     An article already in the library (same source) is narrated again under its
     old stem and GUID, unless nothing changed; ``as_new`` publishes it afresh.
     The feed is rewritten after every episode, so an interrupted run leaves a
@@ -114,7 +140,11 @@ def publish(
     out = settings.output_dir
     podcast = settings.podcast or PodcastSettings()
     with Narrator(settings, album=podcast.title, cover_id=cover_identity(podcast), workers=workers) as narrator:
-        steps = plan(narrator, articles, as_new=as_new)
+        planned = plan(narrator, articles, as_new=as_new)
+        steps = [step for step in planned if isinstance(step, Step)]
+        yield from (step for step in planned if isinstance(step, Failed))
+        if not steps:
+            return
         prepare_folder(out, podcast, narrator)
         if keep_base_url:
             from .podcast import keep_base_url as save
@@ -122,6 +152,8 @@ def publish(
             note = save(out, podcast.base_url)
             if note:
                 progress.note(note)
+        if owner_missing(podcast):
+            progress.note(owner_missing(podcast))
         narrated = False
         with open_library(out) as library:
             repair(out, podcast, library)
@@ -141,7 +173,12 @@ def publish(
                     reason = f"another narrator run (process {claim.busy_pid}) is narrating it now"
                     yield Skipped(step.article.source, reason)
                     continue
-                episode = narrate_claimed(narrator, library, claim, step, progress)
+                try:
+                    episode = narrate_claimed(narrator, library, claim, step, progress)
+                except ARTICLE_ERRORS as exc:
+                    progress.finish()
+                    yield Failed(step.article.source, naming(exc, step.article.source))
+                    continue
                 record(library, claim, episode)
                 render(out, podcast, library)
                 narrated = True
@@ -153,13 +190,14 @@ def publish(
                 render(out, podcast, library)
 
 
-def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> list[Step]:
-    """What the run has to do, found before anything is written.
+def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> list[Step | Failed]:
+    """What the run has to do, found before anything is written: a Step per article, or why it fails.
 
     Everything that can fail on the input fails here: a language that no
-    installed voice speaks, above all (the engines list their voices). The
-    engines start on the first article's sentences at once, before the folder
-    is set up, and the feed's libraries load meanwhile.
+    installed voice speaks, above all (the engines list their voices), an
+    article with nothing to say or too long to narrate unasked. The engines
+    start on the first article's sentences at once, before the folder is set
+    up, and the feed's libraries load meanwhile.
     """
     settings = narrator.settings
     if settings.podcast is not None and settings.podcast.cover is not None:
@@ -168,20 +206,33 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
         check_cover(settings.podcast.cover)  # a bad cover stops the run before the folder is made
     keys = [narrator.build_key(article) for article in articles]
     waiting = pending(settings.output_dir, articles, keys, as_new=as_new)
+    too_long = {id(article): error for article, error in too_long_articles(waiting, settings)}
+    waiting = [article for article in waiting if id(article) not in too_long]
     check_room(waiting, settings)
     todo = {id(article) for article in waiting}
     if todo:
         narrator.synthesizer.warm_up()  # engines start while the articles are segmented
     else:
         narrator.stop_early_workers()  # nothing to narrate: engines started early stop now, not at the end
-    steps = [
-        Step(article, key, narrator.segment(article) if id(article) in todo else None)
-        for article, key in zip(articles, keys, strict=True)
-    ]
-    for step in steps:
-        if step.script is not None:
-            narrator.voice_for(step.article)
-    first = next((step for step in steps if step.script is not None), None)
+    steps: list[Step | Failed] = []
+    for article, key in zip(articles, keys, strict=True):
+        if id(article) in too_long:
+            steps.append(Failed(article.source, too_long[id(article)]))
+            continue
+        try:
+            script = narrator.segment(article) if id(article) in todo else None
+        except InputError as exc:  # nothing to say
+            steps.append(Failed(article.source, naming(exc, article.source)))
+            continue
+        if script is not None:
+            narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
+            try:
+                narrator.voice_for(article)
+            except EngineUnavailable as exc:  # no installed voice speaks its language
+                steps.append(Failed(article.source, naming(exc, article.source)))
+                continue
+        steps.append(Step(article, key, script))
+    first = next((step for step in steps if isinstance(step, Step) and step.script is not None), None)
     if first is not None and first.script is not None:
         from .warmup import preload
 
@@ -202,19 +253,27 @@ def estimated_seconds(article: Article, rate_wpm: int) -> float:
     return words * 60 / rate_wpm + 0.7 * len(article.blocks)
 
 
+def too_long_articles(articles: Sequence[Article], settings: Settings) -> Iterator[tuple[Article, InputError]]:
+    """The articles whose audio would last longer than narrate makes unasked (--max-hours), each with its error."""
+    for article in articles:
+        length = estimated_seconds(article, settings.rate_wpm)
+        if length > settings.max_audio_hours * 3600:
+            yield (
+                article,
+                InputError(
+                    f"would make about {length / 3600:.1f} hours of audio, more than the {settings.max_audio_hours:g}"
+                    f" hours narrate makes unasked; --max-hours {math.ceil(length / 3600)} allows it",
+                    article.source,
+                ),
+            )
+
+
 def check_room(articles: Sequence[Article], settings: Settings) -> None:
-    """Refuse, before any work, an article too long to narrate without being asked (--max-hours),
-    and a run the output folder's disk has no room for (the largest spool, and every MP3)."""
+    """Refuse, before any work, a run the output folder's disk has no room for (the largest spool,
+    and every MP3)."""
     import shutil
 
     seconds = [estimated_seconds(article, settings.rate_wpm) for article in articles]
-    for article, length in zip(articles, seconds, strict=True):
-        if length > settings.max_audio_hours * 3600:
-            raise InputError(
-                f"would make about {length / 3600:.1f} hours of audio, more than the {settings.max_audio_hours:g}"
-                f" hours narrate makes unasked; --max-hours {math.ceil(length / 3600)} allows it",
-                article.source,
-            )
     if not seconds:
         return
     needed = max(seconds) * SPOOL_BYTES_PER_SECOND + sum(
@@ -256,6 +315,18 @@ def prepare_folder(out: Path, podcast: PodcastSettings, narrator: Narrator) -> N
     if not podcast_path(out).exists():
         save_podcast(PodcastSettings(), podcast_path(out))  # the defaults, for the user to edit
     narrator.publish_cover(podcast, out)
+
+
+def owner_missing(podcast: PodcastSettings) -> str:
+    """What to say when a feed published for the world has no owner e-mail, which Apple needs; else ""."""
+    from .podcast import is_public_url
+
+    if podcast.owner_email or not is_public_url(podcast.base_url):
+        return ""
+    return (
+        "the feed has no owner e-mail (itunes:email), which Apple Podcasts needs to accept it;"
+        " set owner_email in podcast.toml (narrator init --owner-email ADDRESS)"
+    )
 
 
 def rebuild(output_dir: Path, podcast: PodcastSettings, library: Library) -> Path:
@@ -511,7 +582,17 @@ class Narrator:
         synthesizer = self.synthesizer
         synthesizer.voicing = replace(synthesizer.voicing, voice=self.voice_for(article))
         texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
-        return synthesizer.clips(texts, on_done=lambda: self._progress.advance())
+        # The progress counts sentences (as the user thinks of the text), not the engine's pieces.
+        ends = iter(itertools.accumulate(len(sentence.chunks) for sentence in script.sentences()))
+        state = {"done": 0, "next": next(ends, 0)}
+
+        def piece_done() -> None:
+            state["done"] += 1
+            while state["done"] >= state["next"] > 0:
+                self._progress.advance()
+                state["next"] = next(ends, 0)
+
+        return synthesizer.clips(texts, on_done=piece_done)
 
     def narrate(
         self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
@@ -523,7 +604,7 @@ class Narrator:
         self._progress = progress
         started, self._started = self._started, None
         clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
-        progress.start(article.title, sum(len(sentence.chunks) for sentence in script.sentences()))
+        progress.start(article.title, len(script.sentences()))
         # Imported only now, while the engines work.
         from .assemble import Pauses, assemble
         from .captions import render_chapters_json, render_srt, render_vtt
@@ -677,3 +758,58 @@ def source_label(source: str) -> str:
     if source == STDIN:
         return "standard input"
     return source if is_url(source) else Path(source).name
+
+
+# --- what would be said -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """An article as narrate would say it, without synthesizing it: ``narrator script``."""
+
+    article: Article
+    voice: str
+    """The voice that would read it (``Narrator.voice_for``)."""
+    script: Script
+
+
+def preview(articles: Sequence[Article], settings: Settings) -> Iterator[Preview | Failed]:
+    """Each article segmented and spoken as narrate would, with the voice narrate would choose, or
+    why it cannot be narrated. Nothing is synthesized and nothing is written."""
+    with Narrator(settings) as narrator:
+        for article in articles:
+            try:
+                script = narrator.segment(article)
+            except InputError as exc:
+                yield Failed(article.source, naming(exc, article.source))
+                continue
+            narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
+            try:
+                voice = narrator.voice_for(article)
+            except EngineUnavailable as exc:
+                yield Failed(article.source, naming(exc, article.source))
+                continue
+            yield Preview(article, voice, script)
+
+
+def script_dict(found: Preview) -> dict[str, object]:
+    """What ``narrator script --json`` prints for an article: each sentence's caption text and spoken form."""
+    article, script = found.article, found.script
+    return {
+        "source": article.source,
+        "title": article.title,
+        "author": article.byline,
+        "language": article.language,
+        "voice": found.voice,
+        "chapters": [
+            {
+                "title": chapter.title,
+                "sentences": [
+                    {"text": sentence.text, "spoken": " ".join(sentence.chunks)}
+                    for paragraph in chapter.paragraphs
+                    for sentence in paragraph.sentences
+                ],
+            }
+            for chapter in script.chapters
+        ],
+    }

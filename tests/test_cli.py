@@ -6,6 +6,7 @@ reaches file descriptor 1 from the engine's worker processes).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 
 import narrator
 from narrator.cli import main
+from narrator.errors import ExitStatus
 
 SHORT_ARTICLE = (
     "Ferry returns to the river\n\n"
@@ -43,7 +45,7 @@ COMMANDS = list(all_commands())
 
 
 def test_the_commands_of_the_work_order_exist() -> None:
-    assert {("narrate",), ("voices",)} <= set(COMMANDS)
+    assert {("narrate",), ("voices",), ("script",)} <= set(COMMANDS)
 
 
 def test_main_help_has_an_example(runner: CliRunner) -> None:
@@ -98,6 +100,7 @@ import sys
 from click.testing import CliRunner
 
 from narrator.cli import main
+from narrator.errors import ExitStatus
 
 
 def run(article, out):
@@ -322,15 +325,53 @@ def test_folder_with_nothing_to_read_is_one_line_and_changes_nothing(
     assert snapshot(output_dir) == before
 
 
-def test_one_bad_input_among_good_ones_stops_the_run_before_anything_is_written(
-    runner: CliRunner, write_article, output_dir: Path, snapshot, tmp_path: Path
+def test_one_bad_input_among_good_ones_is_one_line_and_the_good_ones_are_narrated(
+    runner: CliRunner, write_article, output_dir: Path, tmp_path: Path
 ) -> None:
+    """As cp and rsync do. (Until issue 11 one bad input stopped the run before anything was written.)"""
     good = write_article(SHORT_ARTICLE, name="good.txt")
     bad = write_article(b"\x00\x01\x02binary", name="bad-input.txt")
+    args = ["narrate", str(bad), str(good), "-o", str(output_dir), "--no-cache", "--engine", "tone"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert result.stderr == f"narrator: error: {bad}: looks like binary data, not text\n"
+    assert result.stdout.startswith(f"{output_dir / 'good.mp3'}  ")
+    assert (output_dir / "good.mp3").exists()
+    assert (output_dir / "bad-input.mp3").read_bytes() == b"an episode of the same name, narrated before"
+
+
+def test_every_bad_input_is_one_line_and_nothing_is_written(
+    runner: CliRunner, write_article, output_dir: Path, snapshot, tmp_path: Path
+) -> None:
+    first = write_article(b"", name="empty.txt")
+    second = write_article(b"\x00\x01\x02binary", name="bad-input.txt")
+    folder = tmp_path / "in" / "nothing-here"
+    folder.mkdir()
     before = snapshot(output_dir)
-    result = runner.invoke(main, ["narrate", str(good), str(bad), "-o", str(output_dir), "--no-cache"])
-    assert_one_clear_line(result, bad)
+    result = runner.invoke(main, ["narrate", str(first), str(folder), str(second), "-o", str(output_dir), "--no-cache"])
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert [line.split(": ")[2] for line in result.stderr.splitlines()] == [str(first), str(folder), str(second)]
+    assert result.stdout == ""
     assert snapshot(output_dir) == before
+
+
+def test_articles_that_cannot_be_narrated_are_said_and_the_others_narrated(
+    runner: CliRunner, write_article, tmp_path: Path
+) -> None:
+    """No voice for its language, or nothing a voice can say: found after reading, each one line."""
+    good = write_article(SHORT_ARTICLE, name="good.txt")
+    klingon = write_article("---\nlang: tlh\n---\n# Qapla'\n\nHeghlu'meH QaQ jajvam.\n", name="klingon.md")
+    unsayable = write_article("---\nlang: en\n---\n# 東京\n\n東京は大きい。\n", name="tokyo.md")
+    out = tmp_path / "out"
+    args = ["narrate", str(klingon), str(good), str(unsayable), "-o", str(out), "--engine", "tone", "--no-cache"]
+    result = runner.invoke(main, args)
+    assert result.exit_code != 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(f"narrator: error: {klingon}: no installed voice speaks 'tlh'")
+    assert lines[1] == f"narrator: error: {unsayable}: has no words to narrate"
+    assert [Path(line.split()[0]).name for line in result.stdout.splitlines()] == ["good.mp3"]
+    assert sorted(p.name for p in out.glob("*.mp3")) == ["good.mp3"]
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(
@@ -415,3 +456,139 @@ def test_the_collector_is_as_it_was_when_the_engines_cannot_start(
     result = runner.invoke(main, ["narrate", "-q", str(short_article), "-o", str(tmp_path / "out")])
     assert result.exit_code != 0
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+# --- narrator script: what will be said, without synthesizing ---------------------------------------
+
+SEED = Path(__file__).parent.parent / "seeds" / "north-korea-troops-morale.txt"
+
+
+def script_json(runner: CliRunner, *args: str) -> list[dict[str, object]]:
+    result = runner.invoke(main, ["script", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_script_json_is_one_object_per_article_with_text_and_spoken_form(
+    runner: CliRunner, write_article, tmp_path: Path
+) -> None:
+    money = write_article("Prices\n\nIt cost $5 in 1990, said Dr. Kim.\n", name="prices.txt")
+    found = script_json(runner, str(money), str(SEED), "--engine", "tone", "-o", str(tmp_path / "out"))
+    assert [f["source"] for f in found] == [str(money), str(SEED)]
+    first = found[0]
+    assert list(first) == ["source", "title", "author", "language", "voice", "chapters"]
+    assert (first["title"], first["author"], first["language"], first["voice"]) == ("Prices", "", "en", "tone/en")
+    assert first["chapters"] == [
+        {
+            "title": "Prices",
+            "sentences": [
+                {"text": "Prices", "spoken": "Prices"},
+                {
+                    "text": "It cost $5 in 1990, said Dr. Kim.",
+                    "spoken": "It cost five dollars in nineteen ninety, said Doctor Kim.",
+                },
+            ],
+        }
+    ]
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_script_shows_what_narrate_narrates(runner: CliRunner, tmp_path: Path) -> None:
+    """The same sentences as the captions, the same chapters as the episode's, from the same options."""
+    import webvtt
+
+    out = tmp_path / "out"
+    (found,) = script_json(runner, str(SEED), "--engine", "tone", "--rate", "200", "-o", str(out))
+    result = runner.invoke(main, ["narrate", str(SEED), "--engine", "tone", "--rate", "200", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    # A sentence's cues are named PARAGRAPH.SENTENCE.PART: joined, they are the sentence.
+    sentences: dict[str, list[str]] = {}
+    for cue in webvtt.read(str(out / f"{SEED.stem}.vtt")):
+        sentences.setdefault(cue.identifier.rsplit(".", 1)[0], []).append(" ".join(cue.text.split()))
+    captions = [" ".join(parts) for parts in sentences.values()]
+    chapters = json.loads((out / f"{SEED.stem}.chapters.json").read_text(encoding="utf-8"))["chapters"]
+    said = [s for c in found["chapters"] for s in c["sentences"]]  # type: ignore[attr-defined]
+    assert [s["text"] for s in said] == captions
+    assert [c["title"] for c in found["chapters"]] == [c["title"] for c in chapters]  # type: ignore[attr-defined]
+
+
+def test_script_text_lists_chapters_with_both_forms(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["script", str(SEED), "--engine", "tone", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:5] == [
+        f"source:   {SEED}",
+        "title:    Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale",
+        "author:   Jang Seiul",
+        "language: en",
+        "voice:    tone/en",
+    ]
+    assert (
+        "chapter 1: Why fight for Russia? Deaths of North Korean officers in Ukraine raises questions about morale"
+        in lines
+    )
+    assert (
+        "  text:   According to Lee, who defected in 2016, soldiers have no particular hostility toward Ukraine."
+        in lines
+    )
+    spoken = "According to Lee, who defected in twenty sixteen, soldiers have no particular hostility toward Ukraine."
+    assert f"  spoken: {spoken}" in lines
+
+
+def test_script_uses_the_lexicon_and_the_voice_narrate_would(runner: CliRunner, write_article, tmp_path: Path) -> None:
+    from narrator.language import choose_voice, installed_voices
+
+    lexicon = tmp_path / "words.toml"
+    lexicon.write_text('[en]\nnginx = "engine x"\n', encoding="utf-8")
+    notes = write_article("Servers\n\nWe run nginx on port 8080.\n", name="servers.txt")
+    (found,) = script_json(runner, str(notes), "--lexicon", str(lexicon), "-o", str(tmp_path / "out"))
+    assert found["voice"] == choose_voice("en", installed_voices("pyttsx3"))
+    sentence = found["chapters"][0]["sentences"][1]  # type: ignore[index]
+    assert sentence == {"text": "We run nginx on port 8080.", "spoken": "We run engine x on port 8080."}
+    (chosen,) = script_json(runner, str(notes), "--voice", "gmw/en-GB-x-rp", "-o", str(tmp_path / "out"))
+    assert chosen["voice"] == "gmw/en-gb-x-rp"  # as the engine lists it
+
+
+def test_script_says_each_bad_article_in_one_line_and_goes_on(runner: CliRunner, write_article, tmp_path: Path) -> None:
+    bad = write_article(b"", name="empty.txt")
+    tokyo = write_article("---\nlang: en\n---\n# 東京\n\n東京は大きい。\n", name="tokyo.md")
+    good = write_article(SHORT_ARTICLE, name="good.txt")
+    result = runner.invoke(main, ["script", str(bad), str(tokyo), str(good), "--json", "--engine", "tone"])
+    assert result.exit_code == ExitStatus.BAD_INPUT
+    assert result.stderr.splitlines() == [
+        f"narrator: error: {bad}: is empty",
+        f"narrator: error: {tokyo}: has no words to narrate",
+    ]
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == [str(good)]
+
+
+# --- nothing in an article's text stops a run (the real engine) -------------------------------------
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+def real_paragraph(name: str, marker: str) -> str:
+    """The paragraph of a real text (tests/data/real) that holds ``marker``."""
+    from narrator.readers import read
+
+    return next(block.text for block in read(REAL / name).blocks if marker in block.text)
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("Notes", "Use gzip (or bzip2 [bz].)"),
+        ("Build", "To build it, run ./configure --prefix=/usr in a shell, then make."),
+        ("xz", real_paragraph("xz-utils-README.txt", "--disable-shared. If you are")),
+        ("man-db", real_paragraph("man-db-README.md", "[gzip].)")),
+    ],
+    ids=["gzip-brackets", "configure", "xz-utils-readme", "man-db-readme"],
+)
+def test_what_stopped_runs_narrates_with_the_real_engine(
+    runner: CliRunner, write_article, tmp_path: Path, title: str, body: str
+) -> None:
+    """Each gave "the engine produced only silence for: ')'" (or '.'), without naming the file."""
+    path = write_article(f"{title}\n\n{body}\n", name="repro.txt")
+    result = runner.invoke(main, ["narrate", str(path), "-o", str(tmp_path / "out"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""

@@ -220,3 +220,15 @@ def test_ctrl_c_during_the_bar_says_so_on_a_line_of_its_own(tmp_path: Path) -> N
     assert status == 130, shown
     message = [line for line in shown.replace("\r\n", "\n").split("\n") if "interrupted" in line]
     assert message and message[0].lstrip("\r").startswith("narrator: interrupted"), shown
+
+
+def test_a_public_feed_without_an_owner_e_mail_says_what_apple_needs(article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["narrate", str(article), "-o", str(out), "--engine", "tone", "-q"]
+    local = CliRunner().invoke(main, args)
+    assert local.exit_code == 0 and "owner e-mail" not in local.stderr  # a feed only this machine sees
+    public = CliRunner().invoke(main, ["feed", "-o", str(out), "--base-url", "https://pod.example.org/"])
+    assert public.exit_code == 0
+    assert "no owner e-mail (itunes:email)" in public.stderr and "--owner-email" in public.stderr
+    owned = CliRunner().invoke(main, ["feed", "-o", str(out), "--owner-email", "ana@example.org"])
+    assert "owner e-mail" not in owned.stderr

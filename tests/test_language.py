@@ -222,7 +222,8 @@ def test_a_language_without_a_voice_stops_the_run_before_anything_is_written(run
     article.write_text("---\nlang: tlh\n---\n# Qapla'\n\nSome words.", encoding="utf-8")
     result = runner.invoke(main, ["narrate", str(article), "-o", str(tmp_path / "out")])
     assert result.exit_code == ExitStatus.ENGINE
-    assert "no pyttsx3 voice speaks 'tlh' (installed languages, by engine: pyttsx3: af, " in result.output
+    assert "no installed voice speaks 'tlh' (installed languages: af, " in result.output
+    assert "for pyttsx3; piper: en); choose one of those with --language, or a voice with --voice" in result.output
     assert not (tmp_path / "out").exists()
 
 

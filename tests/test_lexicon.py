@@ -13,7 +13,7 @@ from narrator.cli import main
 from narrator.errors import ExitStatus, SettingsError
 from narrator.lexicon import Entry, Lexicon, default_lexicon, load_lexicon, parse_lexicon, read_lexicon
 from narrator.models import Article, Block, BlockKind
-from narrator.segment import segment_article
+from narrator.segment import sayer, segment_article
 
 
 def lexicon_of(toml: str, *, builtin: bool = False, origin: str = "lexicon.toml") -> Lexicon:
@@ -22,7 +22,13 @@ def lexicon_of(toml: str, *, builtin: bool = False, origin: str = "lexicon.toml"
 
 
 def say(lexicon: Lexicon, text: str, language: str = "en") -> str:
+    """The lexicon's spoken form alone."""
     return lexicon.pronouncer(language)(text)
+
+
+def said(lexicon: Lexicon, text: str, language: str = "en") -> str:
+    """What narrator says: the lexicon's entries first, speech.py's normalisation around them."""
+    return sayer(language, lexicon)(text)
 
 
 # --- matching ---------------------------------------------------------------------------------
@@ -86,7 +92,7 @@ def test_the_lexicon_flag_wins_over_the_podcast_file_over_the_builtin(tmp_path: 
     flag = tmp_path / "mine.toml"
     flag.write_text('nginx = "N G I N X"\n', encoding="utf-8")
     lexicon = load_lexicon([podcast, flag])
-    assert say(lexicon, "nginx, e.g. i.e.") == "N G I N X, say for instance that is"
+    assert said(lexicon, "nginx, e.g. i.e. this") == "N G I N X, say for instance that is this"
 
 
 def test_a_language_table_wins_over_entries_for_every_language() -> None:
@@ -95,7 +101,7 @@ def test_a_language_table_wins_over_entries_for_every_language() -> None:
     assert say(lexicon, "Dr Kim", "fr") == "Doctor Kim"
 
 
-# --- the built-in entries -------------------------------------------------------------------------
+# --- the built-in entries, and the abbreviations speech.py's tables say --------------------------------
 
 
 @pytest.mark.parametrize(
@@ -107,7 +113,7 @@ def test_a_language_table_wins_over_entries_for_every_language() -> None:
         (
             "en",
             "Cats, e.g. lions, i.e. big ones, vs. dogs etc.",
-            "Cats, for example lions, that is big ones, versus dogs et cetera",
+            "Cats, for example lions, that is big ones, versus dogs et cetera.",
         ),
         (
             "de",
@@ -123,12 +129,18 @@ def test_a_language_table_wins_over_entries_for_every_language() -> None:
     ],
 )
 def test_builtin_entries(language: str, text: str, spoken: str) -> None:
-    assert say(default_lexicon(), text, language) == spoken
+    assert said(default_lexicon(), text, language) == spoken
 
 
-def test_a_user_entry_overrides_a_builtin_one() -> None:
-    lexicon = lexicon_of('[en]\n"e.g." = "e.g."', builtin=True)
-    assert say(lexicon, "Cats, e.g. lions.") == "Cats, e.g. lions."
+def test_a_user_entry_overrides_a_builtin_one_and_the_speech_table() -> None:
+    lexicon = lexicon_of('[en]\n"e.g." = "e.g."\nexample = "instance"', builtin=True)
+    assert said(lexicon, "Cats, e.g. lions, see https://example.org/a.") == "Cats, e.g. lions, see example.org."
+
+
+def test_the_abbreviations_are_the_speech_tables_not_the_lexicons() -> None:
+    """They moved to speech.py's tables, which know their context ("1 Mio." is "eine Million")."""
+    assert say(default_lexicon(), "z. B. 1 Mio. Einwohner", "de") == "z. B. 1 Mio. Einwohner"
+    assert said(default_lexicon(), "z. B. 1 Mio. Einwohner", "de") == "zum Beispiel eine Million Einwohner"
 
 
 # --- files and their mistakes -----------------------------------------------------------------------

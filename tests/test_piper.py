@@ -351,7 +351,7 @@ def test_the_engine_lists_its_voice_and_picks_it_for_english(engine: PiperEngine
     assert engine.default_voice() == JOE
     assert choose_voice("en", installed) == choose_voice("en-US", installed) == JOE
     with pytest.raises(
-        EngineUnavailable, match=r"^no piper voice speaks 'de' \(installed languages, by engine: piper: en"
+        EngineUnavailable, match=r"^no installed voice speaks 'de' \(installed languages: en\); choose one"
     ):
         choose_voice("de", installed)
 
@@ -555,10 +555,10 @@ def test_podcast_toml_chooses_the_engine(runner: CliRunner, tmp_path: Path) -> N
     (out / "podcast.toml").write_text('engine = "espeak"\n', encoding="utf-8")
     bad = runner.invoke(main, ["narrate", str(article), "-o", str(out), "-q"])
     assert bad.exit_code == ExitStatus.USAGE
-    assert bad.output.startswith(
-        f"narrator: error: {out / 'podcast.toml'}: unknown engine 'espeak'; narrator has: piper, pyttsx3, tone"
+    assert (
+        bad.output
+        == f"narrator: error: {out / 'podcast.toml'}: unknown engine 'espeak'; narrator has: pyttsx3, piper\n"
     )
-    assert bad.output.count("\n") == 1
 
 
 def test_narrate_with_an_unknown_engine_is_one_line(runner: CliRunner, tmp_path: Path) -> None:

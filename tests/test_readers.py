@@ -537,15 +537,19 @@ def test_an_unknown_format_is_a_usage_error(runner: CliRunner, tmp_path: Path) -
     assert result.exit_code == ExitStatus.USAGE
 
 
-def test_a_bad_input_in_a_folder_stops_the_run_before_anything_is_written(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_bad_input_in_a_folder_is_one_line_and_the_others_are_narrated(runner: CliRunner, tmp_path: Path) -> None:
+    """As cp and rsync do: each bad article is said, the others narrated, and the exit status is not 0.
+    (Until issue 11 a bad input stopped the run before anything was written.)"""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.md").write_text("# Fine\n\nSome words to read.", encoding="utf-8")
     (folder / "b.html").write_text("<html><body><nav>Home</nav></body></html>", encoding="utf-8")
-    result = runner.invoke(main, ["narrate", str(folder), "-o", str(tmp_path / "out")])
+    (folder / "c.txt").write_text("Also fine\n\nMore words to read.", encoding="utf-8")
+    result = runner.invoke(main, ["narrate", str(folder), "-o", str(tmp_path / "out"), "--engine", "tone"])
     assert result.exit_code == ExitStatus.BAD_INPUT
-    assert "b.html: has no article text to narrate" in result.output
-    assert not (tmp_path / "out").exists()
+    assert result.stderr == f"narrator: error: {folder / 'b.html'}: has no article text to narrate\n"
+    assert [Path(line.split()[0]).name for line in result.stdout.splitlines()] == ["a.mp3", "c.mp3"]
+    assert (tmp_path / "out" / "a.mp3").exists() and (tmp_path / "out" / "c.mp3").exists()
 
 
 # --- narrated with the real engine ---------------------------------------------------------------

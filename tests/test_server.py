@@ -631,3 +631,15 @@ def test_the_folder_keeps_no_trace_of_serving(tmp_path: Path, seed_episode) -> N
     running.get("/feed.xml")
     running.stop()
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+
+
+def test_on_every_network_it_prints_the_addresses_that_work(podcast: Podcast) -> None:
+    running = start_server(podcast.folder, "--host", "0.0.0.0")
+    try:
+        first = running.stderr_lines[0]
+        assert f"at http://127.0.0.1:{running.port}/" in first and "localhost" not in first
+        assert running.get("/").status == 200
+    finally:
+        status, err = running.stop()
+    assert status == 0, err
+    assert "--base-url" in err  # what other devices need

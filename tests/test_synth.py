@@ -368,3 +368,17 @@ def test_the_engines_version_is_read_as_importlib_metadata_reads_it() -> None:
         assert _installed_version(package) == metadata.version(package)
     with pytest.raises(EngineUnavailable, match="not installed"):
         _installed_version("no_such_package_here")
+
+
+def test_silence_for_a_text_the_voice_cannot_say_is_a_pause_not_an_error(tmp_path: Path) -> None:
+    """espeak-ng says nothing for a lone ")" or a Cherokee letter; it says a digit, so the engine
+    works and the text was the silent one: a short pause, where "only silence" used to stop the run."""
+    from narrator.language import choose_voice, voices_of
+    from narrator.synth import UNSAYABLE_MS, Synthesizer, Voicing
+
+    with Synthesizer(Voicing(engine="pyttsx3", voice="", rate=175), jobs=1, cache=None) as synthesizer:
+        voice = choose_voice("en", voices_of(synthesizer))
+        synthesizer.voicing = Voicing(engine="pyttsx3", voice=voice, rate=175)
+        silent, said = list(synthesizer.clips([")", "Hello there."]))
+    assert silent.pcm == bytes(2 * silent.sample_rate * UNSAYABLE_MS // 1000)
+    assert said.pcm.strip(b"\0")

@@ -101,11 +101,11 @@ def speech_engines() -> tuple[str, ...]:
 
 
 def check_engine(name: str) -> str:
-    """``name`` if narrator has such an engine; SettingsError listing those it has otherwise."""
+    """``name`` if narrator has such an engine; SettingsError listing those that speak otherwise."""
     if name not in _REGISTRY:
         from ..errors import SettingsError
 
-        raise SettingsError(f"unknown engine {name!r}; narrator has: {', '.join(engine_names())}")
+        raise SettingsError(f"unknown engine {name!r}; narrator has: {', '.join(speech_engines())}")
     return name
 
 
