@@ -394,10 +394,10 @@ def test_the_tables_are_package_data() -> None:
     """A non-editable install (pip install .) has them only if pyproject.toml's package-data names them."""
     import fnmatch
 
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
-        "package-data"
-    ]["narrator"]
-    files = [p.relative_to(ROOT / "narrator").as_posix() for p in speech.TABLES.iterdir()]
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "narrator.speech_tables" in setuptools["packages"]
+    patterns = setuptools["package-data"]["narrator.speech_tables"]
+    files = [p.name for p in speech.TABLES.iterdir()]
     assert files and all(any(fnmatch.fnmatch(f, pattern) for pattern in patterns) for f in files), files
 
 
