@@ -156,7 +156,7 @@ def publish(
             progress.note(owner_missing(podcast))
         narrated = False
         with open_library(out) as library:
-            repair(out, podcast, library)
+            repair(out, podcast, library, cover=narrator.cover)
             for step in steps:
                 claim = library.claim(
                     step.article.source,
@@ -180,14 +180,14 @@ def publish(
                     yield Failed(step.article.source, naming(exc, step.article.source))
                     continue
                 record(library, claim, episode)
-                render(out, podcast, library)
+                render(out, podcast, library, cover=narrator.cover)
                 narrated = True
                 t = episode.timeline
                 yield Published(
                     episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
                 )
             if not narrated and not (out / FEED_NAME).exists():
-                render(out, podcast, library)
+                render(out, podcast, library, cover=narrator.cover)
 
 
 def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> list[Step | Failed]:
@@ -331,11 +331,16 @@ def owner_missing(podcast: PodcastSettings) -> str:
 
 def rebuild(output_dir: Path, podcast: PodcastSettings, library: Library) -> Path:
     """``narrator feed``: forget dead runs, then render the feed and the page afresh from the library."""
+    forget_dead_runs(output_dir, library)
+    return render(output_dir, podcast, library)
+
+
+def forget_dead_runs(output_dir: Path, library: Library) -> None:
+    """What killed runs left: their temporary files, and their claims (with the files they wrote)."""
     from .folder import sweep_stale
 
     sweep_stale(output_dir)
     library.drop_dead_claims()
-    return render(output_dir, podcast, library)
 
 
 def narrate_claimed(narrator: Narrator, library: Library, claim: Claim, step: Step, progress: Progress) -> Episode:
@@ -364,7 +369,14 @@ def record(library: Library, claim: Claim, episode: Episode) -> None:
     )
 
 
-def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now: datetime | None = None) -> Path:
+def render(
+    output_dir: Path,
+    podcast: PodcastSettings,
+    library: Library,
+    *,
+    now: datetime | None = None,
+    cover: Cover | None = None,
+) -> Path:
     """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
 
     The cover is put in place first; then the feed and the page are rendered and
@@ -383,7 +395,9 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
     from .folder import PAGE_NAME, Rendered, renderings_to_keep, write_atomic
     from .page import render_page
 
-    cover_name = publish_cover(output_dir, image=podcast.cover, title=podcast.title).path.name
+    if cover is None:  # not put in place by this run already
+        cover = publish_cover(output_dir, image=podcast.cover, title=podcast.title)
+    cover_name = cover.path.name
     path, page_path = output_dir / FEED_NAME, output_dir / PAGE_NAME
     with library.locked():
         generation = library.generation
@@ -393,12 +407,13 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
         known = library.rendered()
         sections = Rendered({episode: (key, section) for episode, (key, _, section) in known.items()})
 
-        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
-        def write_page() -> bytes:
-            write_atomic(page_path, render_page(podcast, episodes, cover_name=cover_name, sections=sections).encode())
-            return marshal.dumps(sections.fresh)  # for this process to keep, when this runs in a child
+        # The child only renders: this process writes, under the library's lock (a child that
+        # outlived a killed run must not write a page after it).
+        def page() -> bytes:
+            text = render_page(podcast, episodes, cover_name=cover_name, sections=sections)
+            return marshal.dumps((text.encode(), sections.fresh))
 
-        finish_page = aside(write_page)
+        finish_page = aside(page)
         items = Rendered({episode: (key, item) for episode, (key, item, _) in known.items()})
         try:
             data = render_feed(
@@ -412,27 +427,37 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
         except BaseException:
             finish_page()  # the child is let finish, not left behind
             raise
-        fresh_sections = finish_page()
-        if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
-            fresh_sections = write_page()
+        rendered = finish_page()
+        if rendered is None:  # the page could not be rendered on the side: render it here, to say why
+            rendered = page()
+        page_bytes, fresh_sections = marshal.loads(rendered)
+        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
+        write_atomic(page_path, page_bytes)
         write_atomic(path, data)
-        library.rendered_from(generation)
-        library.keep_rendered(renderings_to_keep(known, items.fresh, marshal.loads(fresh_sections)))
+        library.rendered_from(generation, rendered_with(podcast))
+        library.keep_rendered(renderings_to_keep(known, items.fresh, fresh_sections))
     library.collect_garbage()  # the files that the feed named before and no longer does
     return path
 
 
-def repair(output_dir: Path, podcast: PodcastSettings, library: Library) -> None:
+def rendered_with(podcast: PodcastSettings) -> str:
+    """What the feed and the page show besides the episodes: the podcast's settings and the code
+    that renders them. A feed rendered with other ones is rendered again (a --base-url kept while
+    nothing was narrated, an upgraded narrator)."""
+    from .folder import rendering_code
+
+    return hashlib.sha256(f"{rendering_code()}\n{podcast!r}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def repair(output_dir: Path, podcast: PodcastSettings, library: Library, *, cover: Cover | None = None) -> None:
     """Bring the folder to what the library says, whatever moment a run was killed at: forget
     dead runs' claims (their files go), render the feed if the library has changed since it was
     rendered, and delete the files nothing uses any more."""
-    from .folder import sweep_stale
-
-    sweep_stale(output_dir)
-    library.drop_dead_claims()
-    stale = not library.feed_is_current() and (library.generation > 0 or library.has_episodes())
+    forget_dead_runs(output_dir, library)
+    published = library.generation > 0 or library.has_episodes()
+    stale = published and (not library.feed_is_current() or library.rendered_with() != rendered_with(podcast))
     if stale or (library.has_episodes() and not (output_dir / FEED_NAME).exists()):
-        render(output_dir, podcast, library)
+        render(output_dir, podcast, library, cover=cover)
     else:
         library.collect_garbage()
 
@@ -494,9 +519,12 @@ class Narrator:
     def __enter__(self) -> Narrator:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self._synthesizer is not None:
-            self._synthesizer.close()
+            if exc_type is None:
+                self._synthesizer.close()
+            else:  # the run is ending on an error: stopped at once, not waited for (an engine may be stuck)
+                self._synthesizer.kill()
         self.stop_early_workers()
 
     def stop_early_workers(self) -> None:
@@ -627,7 +655,13 @@ class Narrator:
                 ):
                     # Cues spoken one by one each end like a sentence already: no breath added between them.
                     pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
-                    assembly = assemble(script, clips, spool, encoder, pauses)
+                    try:
+                        assembly = assemble(script, clips, spool, encoder, pauses)
+                    except BaseException:
+                        close = getattr(clips, "close", None)
+                        if close is not None:
+                            close()  # the engines stop on what they were given
+                        raise
                     progress.finish()
                     encoded = encoder.finish(samples=assembly.samples)
                 spool_path.unlink()
