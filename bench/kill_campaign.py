@@ -12,6 +12,7 @@ runs at once. After each kill it checks, with tests/consistency.py:
     there with the lengths it gives), as podcast apps would see it mid-crash;
   - after the next command (``narrator episodes``): the folder agrees with itself
     (feed, page and library list the same episodes, nothing left over);
+  - that no process of the killed run is left (its engines die with it);
   - and that the next narration succeeds.
 """
 
@@ -44,6 +45,18 @@ def article(n: int, version: int) -> str:
     return f"Harbour story {n}\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
+def left_running(marker: str, wait_s: float = 5) -> list[str]:
+    """Processes whose command line names ``marker`` still running after ``wait_s`` (killed then)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        if not found or time.monotonic() > deadline:
+            for pid in found:
+                subprocess.run(["kill", "-9", pid], check=False)
+            return found
+        time.sleep(0.1)
+
+
 def timed_run(args: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True)
@@ -57,7 +70,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    tally = {"kills": 0, "in place": 0, "two at once": 0, "sound right away": 0, "settled": 0, "next run ok": 0}
+    tally = {
+        "kills": 0,
+        "in place": 0,
+        "two at once": 0,
+        "no process left": 0,
+        "sound right away": 0,
+        "settled": 0,
+        "next run ok": 0,
+    }
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="narrator-kills-") as tmp:
         work = Path(tmp)
@@ -81,6 +102,9 @@ def main() -> None:
             for run in runs:
                 run.send_signal(signal.SIGKILL)
                 run.wait()
+            orphans = left_running(str(out))
+            tally["no process left"] += not orphans
+            problems += [f"round {round_}: process {pid} outlived the killed run" for pid in orphans]
             tally["kills"] += 1
             tally["in place"] += in_place
             tally["two at once"] += both

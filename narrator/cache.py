@@ -1,11 +1,11 @@
 """A content-addressed cache of synthesized clips, shared between runs.
 
 One WAV file per clip, named by the SHA-256 of everything that changes its sound
-(engine, engine version, voice, rate, pitch, text). Writes go to a temporary
+(engine, engine version, voice and its model's digest, rate, pitch, text). Writes go to a temporary
 file that is renamed into place, so two runs sharing the cache never see half a
 file. Reads refresh the file's modification time; when the cache grows past its
 limit the least recently used clips are deleted first. A clip's word marks, when it
-has them, travel in the same file, in a RIFF chunk of their own after the audio (WAV
+has them, travel in the same file, in RIFF chunks of their own after the audio (WAV
 readers skip chunks they do not know), so they are never separated from the audio
 they were measured on.
 """
@@ -29,18 +29,31 @@ from .models import Clip, WordMark
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: RIFF chunk holding a clip's word marks: (offset, sample) pairs of little-endian int32s.
 WORDS_CHUNK = b"nwrd"
+#: RIFF chunk holding where each of those words ends (an int32 sample each), for engines that tell.
+WORD_ENDS_CHUNK = b"nwen"
+
+
+def _int32s(values: list[int]) -> bytes:
+    packed = array.array("i", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _chunk(name: bytes, body: bytes) -> bytes:
+    return name + struct.pack("<I", len(body)) + body
 
 
 def wav_with_words(wav: bytes, words: tuple[WordMark, ...] | None) -> bytes:
-    """A WAV file's bytes with the word marks appended as a WORDS_CHUNK (unchanged when None)."""
+    """A WAV file's bytes with the word marks appended as a WORDS_CHUNK (unchanged when None),
+    and their ends as a WORD_ENDS_CHUNK when every word has one."""
     if words is None:
         return wav
-    values = array.array("i", [v for w in words for v in (w.offset, w.sample)])
-    if sys.byteorder == "big":
-        values.byteswap()
-    body = values.tobytes()
-    data = wav + WORDS_CHUNK + struct.pack("<I", len(body)) + body
-    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]  # the RIFF size covers the new chunk
+    data = wav + _chunk(WORDS_CHUNK, _int32s([v for w in words for v in (w.offset, w.sample)]))
+    ends = [w.end for w in words]
+    if words and all(end is not None for end in ends):
+        data += _chunk(WORD_ENDS_CHUNK, _int32s([end for end in ends if end is not None]))
+    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]  # the RIFF size covers the new chunks
 
 
 def words_in_wav(data: bytes) -> tuple[WordMark, ...] | None:
@@ -49,18 +62,29 @@ def words_in_wav(data: bytes) -> tuple[WordMark, ...] | None:
     >>> words = (WordMark(0, 0), WordMark(4, 1234))
     >>> words_in_wav(wav_with_words(b"RIFF\\0\\0\\0\\0WAVE", words)) == words
     True
+    >>> timed = (WordMark(0, 0, 900), WordMark(4, 1234, 2000))
+    >>> words_in_wav(wav_with_words(b"RIFF\\0\\0\\0\\0WAVE", timed)) == timed
+    True
     """
+    chunks: dict[bytes, array.array[int]] = {}
     pos = 12
     while pos + 8 <= len(data):
         name, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        if name == WORDS_CHUNK:
+        if name in (WORDS_CHUNK, WORD_ENDS_CHUNK):
             values = array.array("i")
-            values.frombytes(data[pos + 8 : pos + 8 + size - size % 8])
+            values.frombytes(data[pos + 8 : pos + 8 + size - size % 4])
             if sys.byteorder == "big":
                 values.byteswap()
-            return tuple(WordMark(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2))
+            chunks[name] = values
         pos += 8 + size + (size & 1)
-    return None
+    marks = chunks.get(WORDS_CHUNK)
+    if marks is None:
+        return None
+    count = len(marks) // 2
+    ends = chunks.get(WORD_ENDS_CHUNK)
+    if ends is None or len(ends) != count:
+        return tuple(WordMark(marks[2 * i], marks[2 * i + 1]) for i in range(count))
+    return tuple(WordMark(marks[2 * i], marks[2 * i + 1], ends[i]) for i in range(count))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +95,19 @@ class CacheInfo:
     max_bytes: int
 
 
-def clip_key(*, engine: str, engine_version: str, voice: str, rate: int, pitch: int, text: str) -> str:
-    """The cache key of a clip.
+def clip_key(
+    *, engine: str, engine_version: str, voice: str, rate: int, pitch: int, text: str, voice_digest: str = ""
+) -> str:
+    """The cache key of a clip; ``voice_digest`` names the voice's model file, for engines whose voices are files.
 
     >>> clip_key(engine="e", engine_version="1", voice="v", rate=175, pitch=50, text="Hi")[:12]
     'de1673ae63bb'
+    >>> clip_key(engine="e", engine_version="1", voice="v", rate=175, pitch=50, text="Hi", voice_digest="ab")[:12]
+    '40311c6c091c'
     """
-    parts = (engine, engine_version, voice, str(rate), str(pitch), text)
+    parts: tuple[str, ...] = (engine, engine_version, voice, str(rate), str(pitch), text)
+    if voice_digest:
+        parts += (voice_digest,)
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 

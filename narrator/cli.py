@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .cache import ClipCache
 
 from . import __version__
-from .engines import engine_names
+from .engines import engine_names, speech_engines
 from .errors import ExitStatus, NarratorError, Terminated
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 #: The speech engines narrator knows (``engines.register``), for --engine.
 ENGINES = engine_names()
+#: The ones that speak (not the test engine), for help texts.
+SPEAKING = ", ".join(speech_engines())
 
 
 def _fail(message: str, status: int) -> None:
@@ -347,10 +349,13 @@ def reading_options(command: F) -> F:
         click.option(
             "--engine",
             type=click.Choice(ENGINES),
-            help="Speech engine (tone: beeps as long as the text, for tests).  [default: pyttsx3]",
+            help=f"Speech engine: {SPEAKING} (tone: beeps as long as the text, for tests).  [default: podcast.toml's"
+            " engine, else pyttsx3]",
         ),
         click.option(
-            "--voice", help="Voice id (see `narrator voices`); default: the best voice for the article's language."
+            "--voice",
+            help="Voice id (see `narrator voices`), or a Piper .onnx model with its .onnx.json beside it; default:"
+            " the engine's best voice for the article's language.",
         ),
         click.option(
             "--lexicon",
@@ -358,7 +363,10 @@ def reading_options(command: F) -> F:
             help="TOML file of words and how to say them, over the podcast folder's lexicon.toml.",
         ),
         click.option(
-            "--rate", "rate_wpm", type=int, help="Speaking rate in words per minute, 80 to 450.  [default: 175]"
+            "--rate",
+            "rate_wpm",
+            type=int,
+            help="Speaking rate in words per minute, 80 to 450 (Piper's voices top out near 380).  [default: 175]",
         ),
     ]
     for option in reversed(options):
@@ -430,7 +438,8 @@ def narrate(
     Each article becomes STEM.mp3 with chapters, STEM.vtt and STEM.srt captions and
     STEM.chapters.json in the output folder, is added to the podcast's library and
     feed.xml. An article already in the podcast is narrated again in place (same
-    GUID), or not at all when neither it nor the settings changed.
+    GUID), or not at all when neither it nor the settings changed. One engine speaks
+    every episode of a run: --engine, else podcast.toml's engine, else pyttsx3.
 
     The language (from the page or front matter, else detected) picks the voice;
     lexicon.toml in the output folder and --lexicon change how words are said,
@@ -449,14 +458,15 @@ def narrate(
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
+      narrator narrate seeds/north-korea-troops-morale.txt --engine piper
       narrator narrate archive/ -o output --cluster tcp://10.0.0.5:8786
     """
     from .pipeline import Failed, Progress, Skipped, publish
-    from .settings import DEFAULT_ENGINE, resolve, resolve_cluster
+    from .settings import resolve, resolve_cluster, resolve_engine
     from .warmup import head_start
 
     podcast_flags = _podcast_flags(podcast)
-    engine = engine or DEFAULT_ENGINE
+    engine = resolve_engine(engine, output_dir)  # before the engines start: podcast.toml may name one
     cluster = resolve_cluster(cluster, output_dir)  # before the engines start: a cluster's workers speak
     with head_start(articles, output_dir, engine=engine, jobs=jobs, local=not cluster) as start:  # engines first
         settings = resolve(
@@ -559,11 +569,11 @@ def script(
     import json
 
     from .pipeline import Failed, preview, script_dict
-    from .settings import DEFAULT_ENGINE, resolve
+    from .settings import resolve, resolve_engine
 
     settings = resolve(
         output_dir=output_dir,
-        engine=engine or DEFAULT_ENGINE,
+        engine=resolve_engine(engine, output_dir),  # as narrate: --engine, else podcast.toml's
         voice=voice,
         rate_wpm=rate_wpm,
         jobs=1,  # one engine, to list its voices
@@ -610,18 +620,19 @@ def format_script(found: dict[str, Any]) -> str:
 @main.command()
 @_output_option
 @podcast_options
+@click.option("--engine", type=click.Choice(ENGINES), help=f"Speech engine that narrates the episodes: {SPEAKING}.")
 @translate_errors
-def init(output_dir: Path, **podcast: Any) -> None:
+def init(output_dir: Path, engine: str | None, **podcast: Any) -> None:
     """Write the podcast's settings to DIR/podcast.toml (flags change what is there).
 
     \b
     Example:
       narrator init -o output --title "Morning reads" --owner-email me@example.org \\
-        --category "News > Daily News" --base-url https://example.org/podcast/
+        --category "News > Daily News" --base-url https://example.org/podcast/ --engine piper
     """
     from .podcast import init_podcast
 
-    click.echo(init_podcast(output_dir, **_podcast_flags(podcast)))
+    click.echo(init_podcast(output_dir, engine=engine, **_podcast_flags(podcast)))
 
 
 @main.command()
@@ -723,30 +734,48 @@ def feed(output_dir: Path, **podcast: Any) -> None:
 
 
 @main.command()
-@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True, help="Speech engine.")
+@click.option(
+    "--engine", type=click.Choice(ENGINES), help=f"Only this engine's voices.  [default: every engine here: {SPEAKING}]"
+)
 @click.option("--language", metavar="TAG", help="Only voices for this language (de, en-US), narrate's choice first.")
 @translate_errors
-def voices(engine: str, language: str | None) -> None:
-    """List the installed voices: id, languages, gender and name.
+def voices(engine: str | None, language: str | None) -> None:
+    """List the installed voices: engine, id, languages, gender and name.
+
+    Every engine that can run here is listed (one that cannot is named on stderr,
+    with what to install); --voice takes an id from the list.
 
     \b
     Examples:
       narrator voices
+      narrator voices --engine piper
       narrator voices --language de
     """
-    from .language import choose_voice, installed_voices, matching_voices
+    from .errors import EngineUnavailable
+    from .language import InstalledVoices, choose_voice, installed_voices, matching_voices
     from .settings import language_tag
 
-    installed = installed_voices(engine)  # by a worker process: espeak started here would hang later forks
-    listed = installed.voices
-    if language is not None:
-        tag = language_tag(language)
-        choose_voice(tag, installed)  # none speaks it: say which languages there are
-        listed = matching_voices(tag, installed)
-    rows = [(v.id, ",".join(v.languages) or "-", v.gender or "-", v.name) for v in listed]
-    widths = [max([len(row[i]) for row in rows] + [0]) for i in range(3)]
+    tag = language_tag(language) if language is not None else ""
+    found: list[InstalledVoices] = []
+    for name in (engine,) if engine else speech_engines():
+        try:
+            found.append(installed_voices(name))  # by a worker process: espeak started here would hang later forks
+        except EngineUnavailable as exc:
+            if engine:
+                raise
+            _note(f"{name}: {exc}")
+    if not found:
+        raise EngineUnavailable(f"no speech engine can run here ({SPEAKING}); see the messages above")
+    if tag and not any(matching_voices(tag, installed) for installed in found):
+        choose_voice(tag, found[0], found[1:])  # none speaks it: say which languages there are
+    rows = [
+        (installed.engine, v.id, ",".join(v.languages) or "-", v.gender or "-", v.name)
+        for installed in found
+        for v in (matching_voices(tag, installed) if tag else installed.voices)
+    ]
+    widths = [max([len(row[i]) for row in rows] + [0]) for i in range(4)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
 
 
 @main.group()

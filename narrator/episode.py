@@ -63,7 +63,13 @@ def write_episode(
     ):
         # Cues spoken one by one each end like a sentence already: no breath added between them.
         pauses = Pauses(chunk_ms=0) if cue_by_cue else Pauses()
-        assembly = assemble(script, clips, spool, encoder, pauses)
+        try:
+            assembly = assemble(script, clips, spool, encoder, pauses)
+        except BaseException:
+            close = getattr(clips, "close", None)
+            if close is not None:
+                close()  # the engines stop on what they were given
+            raise
         assembled()
         encoded = encoder.finish(samples=assembly.samples)
     spool_path.unlink()

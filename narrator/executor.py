@@ -26,9 +26,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .errors import ClusterError, SettingsError
+from .folder import sweep_stale
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
 T = TypeVar("T")
+#: The worker processes' temporary folder, in the system's temporary folder, starts with this and the pid.
+SCRATCH_PREFIX = "narrator-engines-"
 
 
 def default_jobs() -> int:
@@ -50,28 +54,32 @@ def _noop() -> None:
     return None
 
 
-def _start_worker(scratch: str, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+def _start_worker(parent: int, scratch: str, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
     """What every worker process does first, before its own ``initializer``."""
     import gc
     import signal
     import tempfile
 
-    gc.enable()  # the parent may have paused collections while starting up; what it made is frozen
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
-    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(parent)
+    gc.enable()  # the parent may have paused collections while starting up; what it made is frozen
     tempfile.tempdir = scratch  # the worker's files go where the parent cleans up, even if it is killed
     initializer(*initargs)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Have the kernel kill this worker when the process that started it dies, however it dies
-    (prctl PR_SET_PDEATHSIG): a killed narrate leaves no engine running."""
+    (prctl PR_SET_PDEATHSIG): a killed narrate leaves no engine running. A parent that died
+    before this worker got here is not its parent any more: then the worker goes at once (it
+    would hold its own pipes open and wait for work for ever)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class WorkerPool:
@@ -95,7 +103,9 @@ class WorkerPool:
         self._busy = 0
         """Tasks given and not yet finished: closing waits only for these."""
         self._lock = threading.Lock()
-        self.scratch = tempfile.mkdtemp(prefix="narrator-engines-")
+        # Named by this process's pid, so that what a killed run left is swept by the next.
+        sweep_stale(Path(tempfile.gettempdir()), prefix=SCRATCH_PREFIX)
+        self.scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
         # fork is cheap and keeps engines registered at run time; macOS and Windows need spawn.
         method = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -103,7 +113,7 @@ class WorkerPool:
             max_workers=self.jobs,
             mp_context=multiprocessing.get_context(method),
             initializer=_start_worker,
-            initargs=(self.scratch, initializer, initargs),
+            initargs=(os.getpid(), self.scratch, initializer, initargs),
         )
 
     def start_all(self, given: int = 0) -> None:

@@ -122,18 +122,19 @@ def pid_alive(pid: int) -> bool:
 ORPHAN_AGE_S = 3600
 
 
-def sweep_stale(folder: Path) -> int:
-    """Remove the temporary files and folders that killed runs left in ``folder``; returns how many.
+def sweep_stale(folder: Path, prefix: str = TEMP_PREFIX) -> int:
+    """Remove the temporary files and folders that killed runs left in ``folder`` (named
+    ``PREFIX``, the run's pid, a dash); returns how many.
 
     Those of a process that still runs stay: it may be writing them now.
     """
     import time
 
     swept = 0
-    for path in folder.glob(f"{TEMP_PREFIX}*"):
-        pid = path.name[len(TEMP_PREFIX) :].split("-")[0]
+    for path in folder.glob(f"{prefix}*"):
+        pid = path.name[len(prefix) :].split("-")[0]
         try:
-            if pid.isdigit() and "-" in path.name[len(TEMP_PREFIX) :]:
+            if pid.isdigit() and "-" in path.name[len(prefix) :]:
                 if pid_alive(int(pid)):
                     continue
             elif time.time() - path.lstat().st_mtime < ORPHAN_AGE_S:
@@ -179,7 +180,7 @@ RENDERING_MODULES = ("feed.py", "page.py", "markup.py")
 
 
 @functools.cache
-def _rendering_code() -> str:
+def rendering_code() -> str:
     """What every rendering also depends on: the code that renders and the libraries it uses."""
     from feedgen.version import version_str
     from lxml import etree
@@ -195,7 +196,7 @@ def _rendering_code() -> str:
 
 def rendering_key(podcast: RenderedFor, record: EpisodeRecord) -> str:
     """Everything an episode's feed item and page section are made of: the same key, the same renderings."""
-    key = hashlib.sha256(f"{_rendering_code()}\n{podcast.base_url}\n{podcast.language}\n".encode())
+    key = hashlib.sha256(f"{rendering_code()}\n{podcast.base_url}\n{podcast.language}\n".encode())
     for text in (record.body, record.description):  # hashed as they are: repr() would escape them first
         data = text.encode("utf-8", "surrogatepass")
         key.update(b"%d:%b" % (len(data), data))  # with its length: where one ends and the next begins
@@ -210,7 +211,7 @@ def page_key(*parts: object) -> str:
     >>> page_key("episodes-1.html", ((1, 4), (2, 4))) == page_key("episodes-1.html", ((1, 4), (2, 5)))
     False
     """
-    return hashlib.sha256(f"{_rendering_code()}\n{parts!r}".encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(f"{rendering_code()}\n{parts!r}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def renderings_to_keep(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import EngineUnavailable
+from .errors import EngineUnavailable, NarratorError, SettingsError
 
 if TYPE_CHECKING:
     from .engines import Voice
@@ -111,6 +112,8 @@ class InstalledVoices:
     voices: tuple[Voice, ...]
     default: str
     """Id of the engine's default voice."""
+    engine: str = ""
+    """The engine's name; "" when not known."""
 
     def languages(self) -> tuple[str, ...]:
         """Every language some voice speaks, as primary subtags, sorted."""
@@ -134,7 +137,20 @@ def installed_voices(engine: str) -> InstalledVoices:
 def voices_of(synthesizer: Synthesizer) -> InstalledVoices:
     """The voices the engine of ``synthesizer`` has, as its workers list them."""
     voices, default = synthesizer.voices()
-    return InstalledVoices(voices=voices, default=default)
+    return InstalledVoices(voices=voices, default=default, engine=synthesizer.voicing.engine)
+
+
+def other_engines(engine: str) -> Iterator[InstalledVoices]:
+    """The voices of every other engine that speaks and can run here (for messages: each is asked by a worker)."""
+    from .engines import speech_engines
+
+    speaking = speech_engines()
+    for other in speaking if engine in speaking else ():  # a test engine's run asks no others
+        if other != engine:
+            try:
+                yield installed_voices(other)
+            except NarratorError:
+                continue  # not installed here: nothing to offer
 
 
 def _voice_rank(voice: Voice, tag: str, default: str) -> tuple[int, int, str] | None:
@@ -173,12 +189,42 @@ def matching_voices(tag: str, installed: InstalledVoices) -> tuple[Voice, ...]:
     return tuple(voice for _rank, voice in sorted(ranked, key=lambda pair: pair[0]))
 
 
-def choose_voice(tag: str, installed: InstalledVoices) -> str:
-    """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it."""
+def choose_voice(tag: str, installed: InstalledVoices, others: Iterable[InstalledVoices] = ()) -> str:
+    """The id of the voice to read ``tag`` with; EngineUnavailable naming what is installed when none speaks it:
+    the languages of this engine's voices, and of the ``others`` engines' (asked only then), and which speaks it."""
     found = matching_voices(tag, installed)
-    if not found:
+    if found:
+        return found[0].id
+    languages = ", ".join(installed.languages())
+    engines = list(others)
+    if not engines:
         raise EngineUnavailable(
-            f"no installed voice speaks {tag!r} (installed languages: {', '.join(installed.languages())}); "
+            f"no installed voice speaks {tag!r} (installed languages: {languages}); "
             "choose one of those with --language, or a voice with --voice"
         )
-    return found[0].id
+    spoken = "; ".join(f"{e.engine}: {', '.join(e.languages()) or 'none'}" for e in engines)
+    able = [e.engine for e in engines if matching_voices(tag, e)]
+    hint = f"--engine {able[0]} speaks it, or " if able else ""
+    raise EngineUnavailable(
+        f"no installed voice speaks {tag!r} (installed languages: {languages}, for {installed.engine}; {spoken}); "
+        f"{hint}choose one of those with --language, or a voice with --voice"
+    )
+
+
+def check_voice(voice: str, installed: InstalledVoices) -> str:
+    """``voice`` (``--voice``, in any case) as the engine names it, when the engine has it or reads it as a
+    model file; SettingsError naming the installed voices otherwise."""
+    ids = {v.id.casefold(): v.id for v in installed.voices}
+    if voice.casefold() in ids:
+        return ids[voice.casefold()]  # as the engine lists it: gmw/en-GB-x-rp is gmw/en-gb-x-rp
+    from .engines import voice_digest
+
+    if installed.engine and voice_digest(installed.engine, voice):  # a model file the engine reads
+        return voice
+    names = [v.id for v in installed.voices]
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    engine = installed.engine or "speech"
+    raise SettingsError(
+        f"--voice {voice!r} is not a voice of the {engine} engine here (installed: {listed or 'none'});"
+        f" `narrator voices --engine {engine}` lists them"
+    )

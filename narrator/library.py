@@ -181,6 +181,7 @@ FILE_SUFFIXES = (".mp3", ".vtt", ".srt", ".chapters.json")
 #: feed was last rendered from.
 GENERATION_KEY = "generation"
 RENDERED_GENERATION_KEY = "rendered_generation"
+RENDERED_WITH_KEY = "rendered_with"
 
 
 def rendition_stem(stem: str, audio_name: str) -> str:
@@ -531,6 +532,9 @@ class Library:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (stem, source, os.getpid(), socket.gethostname(), _iso(_now()), files_stem),
             )
+            # Names a dead run left as garbage may be this rendition's again: they are this run's now.
+            for name in _files_of(files_stem):
+                self._execute("DELETE FROM garbage WHERE name = ?", (name,))
         return Claim(action, stem, source, guid, text_hash, build_key, existing, files_stem)
 
     def reusable(self, source: str, *, text_hash: str, build_key: str) -> EpisodeRecord | None:
@@ -658,9 +662,15 @@ class Library:
         rendered = self.get_meta(RENDERED_GENERATION_KEY)
         return rendered is not None and int(rendered) == self.generation
 
-    def rendered_from(self, generation: int) -> None:
-        """Note that the feed now on disk was rendered from ``generation`` (inside the render's lock)."""
+    def rendered_from(self, generation: int, settings: str) -> None:
+        """Note that the feed now on disk was rendered from ``generation`` with ``settings`` (a digest of
+        what it shows besides the episodes), inside the render's lock."""
         self.set_meta(RENDERED_GENERATION_KEY, str(generation))
+        self.set_meta(RENDERED_WITH_KEY, settings)
+
+    def rendered_with(self) -> str:
+        """The digest of the settings the feed on disk was rendered with ("" when not known)."""
+        return self.get_meta(RENDERED_WITH_KEY) or ""
 
     def _bump_generation(self) -> None:
         self._execute(
@@ -692,6 +702,8 @@ class Library:
                     "SELECT name FROM garbage WHERE EXISTS (SELECT 1 FROM files WHERE files.name = garbage.name)"
                 )
             }
+            for (files_stem,) in self._query("SELECT files_stem FROM claims"):  # a live run is writing these
+                in_use.update(_files_of(str(files_stem)))
             deleted = []
             for (name,) in self._query("SELECT name FROM garbage"):
                 if name not in in_use:

@@ -107,6 +107,9 @@ class WordMark:
     """Index of the word's first character in the text given to the engine (a ``str`` index)."""
     sample: int
     """The word's first sample in the audio."""
+    end: int | None = None
+    """The sample just after the word's sound, when the engine tells (Piper's alignments do);
+    None: the word lasts until the next one starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +120,9 @@ class Clip:
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
     words: tuple[WordMark, ...] | None = None
-    """Where the chunk's words start, in samples of ``pcm``, in time order; None when the engine
-    does not tell (captions are then timed by clips cut at the cues, see ``words.cut_at_cues``)."""
+    """Where the chunk's words start (and end, when the engine tells), in samples of ``pcm``, in time
+    order; None when the engine does not tell (captions are then timed by clips cut at the cues, see
+    ``words.cut_at_cues``)."""
 
     @property
     def duration_ms(self) -> int:

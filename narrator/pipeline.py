@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import EngineUnavailable, InputError, NarratorError, OutputError, SettingsError, SynthesisError
+from .errors import EngineUnavailable, InputError, NarratorError, OutputError, SynthesisError
 from .folder import FEED_NAME, episode_files, staging
 from .models import Article, Clip, Episode, Script
 from .readers import STDIN, is_url
@@ -167,13 +167,13 @@ def publish(
         if owner_missing(podcast):
             progress.note(owner_missing(podcast))
         with open_library(out) as library:
-            repair(out, podcast, library)
+            repair(out, podcast, library, cover=narrator.cover)
             if settings.cluster:
                 narrated = yield from narrate_on_cluster(narrator, library, podcast, steps, progress, as_new=as_new)
             else:
                 narrated = yield from narrate_here(narrator, library, podcast, steps, progress, as_new=as_new)
             if not narrated and not (out / FEED_NAME).exists():
-                render(out, podcast, library)
+                render(out, podcast, library, cover=narrator.cover)
 
 
 def claim_step(library: Library, step: Step, *, as_new: bool) -> Claim:
@@ -231,7 +231,7 @@ def narrate_here(
             yield Failed(step.article.source, naming(exc, step.article.source))
             continue
         record(library, claim, episode)
-        render(out, podcast, library)
+        render(out, podcast, library, cover=narrator.cover)
         narrated = True
         yield published(episode)
     return narrated
@@ -312,7 +312,7 @@ def narrate_on_cluster(
             for episode in recorded:
                 outcomes.append(published(episode))
             if recorded:
-                render(out, podcast, library)
+                render(out, podcast, library, cover=narrator.cover)
                 narrated = True
             done += len(finished)
             progress.articles(cluster.label(), done, total)
@@ -558,11 +558,16 @@ def owner_missing(podcast: PodcastSettings) -> str:
 
 def rebuild(output_dir: Path, podcast: PodcastSettings, library: Library) -> Path:
     """``narrator feed``: forget dead runs, then render the feed and the page afresh from the library."""
+    forget_dead_runs(output_dir, library)
+    return render(output_dir, podcast, library)
+
+
+def forget_dead_runs(output_dir: Path, library: Library) -> None:
+    """What killed runs left: their temporary files, and their claims (with the files they wrote)."""
     from .folder import sweep_stale
 
     sweep_stale(output_dir)
     library.drop_dead_claims()
-    return render(output_dir, podcast, library)
 
 
 def narrate_claimed(narrator: Narrator, library: Library, claim: Claim, step: Step, progress: Progress) -> Episode:
@@ -591,7 +596,14 @@ def record(library: Library, claim: Claim, episode: Episode) -> None:
     )
 
 
-def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now: datetime | None = None) -> Path:
+def render(
+    output_dir: Path,
+    podcast: PodcastSettings,
+    library: Library,
+    *,
+    now: datetime | None = None,
+    cover: Cover | None = None,
+) -> Path:
     """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
 
     The feed lists the newest ``podcast.feed_episodes`` episodes, index.html the newest
@@ -612,7 +624,9 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
     from .folder import PAGE_NAME, Rendered, renderings_to_keep, write_atomic
     from .page import PAGE_EPISODES, archive_plan, render_page
 
-    cover_name = publish_cover(output_dir, image=podcast.cover, title=podcast.title).path.name
+    if cover is None:  # not put in place by this run already
+        cover = publish_cover(output_dir, image=podcast.cover, title=podcast.title)
+    cover_name = cover.path.name
     path, page_path = output_dir / FEED_NAME, output_dir / PAGE_NAME
     with library.locked():
         generation = library.generation
@@ -627,13 +641,13 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
         known = library.rendered(record.id for record in newest)
         sections = Rendered({episode: (key, section) for episode, (key, _, section) in known.items()})
 
-        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
-        def write_page() -> bytes:
-            page = render_page(podcast, on_page, cover_name=cover_name, sections=sections, older=older)
-            write_atomic(page_path, page.encode())
-            return marshal.dumps(sections.fresh)  # for this process to keep, when this runs in a child
+        # The child only renders: this process writes, under the library's lock (a child that
+        # outlived a killed run must not write a page after it).
+        def page() -> bytes:
+            text = render_page(podcast, on_page, cover_name=cover_name, sections=sections, older=older)
+            return marshal.dumps((text.encode(), sections.fresh))
 
-        finish_page = aside(write_page)
+        finish_page = aside(page)
         items = Rendered({episode: (key, item) for episode, (key, item, _) in known.items()})
         try:
             data = render_feed(
@@ -648,12 +662,15 @@ def render(output_dir: Path, podcast: PodcastSettings, library: Library, *, now:
         except BaseException:
             finish_page()  # the child is let finish, not left behind
             raise
-        fresh_sections = finish_page()
-        if fresh_sections is None:  # the page could not be written on the side: write it here, to say why
-            fresh_sections = write_page()
+        rendered = finish_page()
+        if rendered is None:  # the page could not be rendered on the side: render it here, to say why
+            rendered = page()
+        page_bytes, fresh_sections = marshal.loads(rendered)
+        # The page first: whoever sees the new feed (narrator serve watches it) finds the page to match.
+        write_atomic(page_path, page_bytes)
         write_atomic(path, data)
-        library.rendered_from(generation)
-        fresh: dict[int, tuple[str, str]] = {**marshal.loads(fresh_sections), **archived}
+        library.rendered_from(generation, rendered_with(podcast))
+        fresh: dict[int, tuple[str, str]] = {**fresh_sections, **archived}
         library.keep_rendered(
             renderings_to_keep(library.rendered(items.fresh.keys() | fresh.keys()), items.fresh, fresh)
         )
@@ -718,17 +735,24 @@ def drop_archive_pages(output_dir: Path, library: Library, count: int) -> None:
         library.set_meta(ARCHIVE_PAGES_KEY, str(count))
 
 
-def repair(output_dir: Path, podcast: PodcastSettings, library: Library) -> None:
+def rendered_with(podcast: PodcastSettings) -> str:
+    """What the feed and the page show besides the episodes: the podcast's settings and the code
+    that renders them. A feed rendered with other ones is rendered again (a --base-url kept while
+    nothing was narrated, an upgraded narrator)."""
+    from .folder import rendering_code
+
+    return hashlib.sha256(f"{rendering_code()}\n{podcast!r}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def repair(output_dir: Path, podcast: PodcastSettings, library: Library, *, cover: Cover | None = None) -> None:
     """Bring the folder to what the library says, whatever moment a run was killed at: forget
     dead runs' claims (their files go), render the feed if the library has changed since it was
     rendered, and delete the files nothing uses any more."""
-    from .folder import sweep_stale
-
-    sweep_stale(output_dir)
-    library.drop_dead_claims()
-    stale = not library.feed_is_current() and (library.generation > 0 or library.has_episodes())
+    forget_dead_runs(output_dir, library)
+    published = library.generation > 0 or library.has_episodes()
+    stale = published and (not library.feed_is_current() or library.rendered_with() != rendered_with(podcast))
     if stale or (library.has_episodes() and not (output_dir / FEED_NAME).exists()):
-        render(output_dir, podcast, library)
+        render(output_dir, podcast, library, cover=cover)
     else:
         library.collect_garbage()
 
@@ -798,7 +822,10 @@ class Narrator:
     ) -> None:
         try:
             if self._synthesizer is not None:
-                self._synthesizer.close()
+                if kind is None:
+                    self._synthesizer.close()
+                else:  # the run is ending on an error: stopped at once, not waited for (an engine may be stuck)
+                    self._synthesizer.kill()
             self.stop_early_workers()
         finally:
             self._closing.__exit__(kind, error, trace)  # the cluster: cancelled at once after an error or Ctrl-C
@@ -862,27 +889,20 @@ class Narrator:
         return self.settings.lexicon or default_lexicon()
 
     def voice_for(self, article: Article) -> str:
-        """The voice that reads ``article``: --voice, else the installed voice that best speaks its language.
+        """The voice that reads ``article``: --voice (SettingsError when the engine has no such voice),
+        else the installed voice that best speaks its language.
 
         Always a voice id, never "the default": a worker's engine keeps the last
         voice it was given, so a German article followed by an English one in the
         same run must name the English voice.
         """
-        from .language import choose_voice
+        from .language import check_voice, choose_voice, other_engines
 
         installed = self.installed_voices()
-        voice = self.settings.voice
-        if voice:
-            ids = {v.id.casefold(): v.id for v in installed.voices}
-            if voice.casefold() in ids:
-                return ids[voice.casefold()]  # as the engine lists it: gmw/en-GB-x-rp is gmw/en-gb-x-rp
-            if not (voice.endswith(".onnx") and Path(voice).is_file()):  # a Piper model given by its path
-                raise SettingsError(
-                    f"--voice {voice!r} is not a voice of the {self.settings.engine} engine here;"
-                    f" `narrator voices --engine {self.settings.engine}` lists the {len(installed.voices)} there are"
-                )
-            return voice
-        return choose_voice(article.language, installed)
+        if self.settings.voice:
+            return check_voice(self.settings.voice, installed)
+        # The other engines are asked for their voices only to say, when none here speaks it, which does.
+        return choose_voice(article.language, installed, other_engines(installed.engine))
 
     @property
     def synthesizer(self) -> Synthesizer:

@@ -105,6 +105,8 @@ class PodcastSettings:
     cluster: str = ""
     """The Dask cluster that narrates this podcast's articles (``narrate --cluster`` overrides it): a
     scheduler's address, tcp://HOST:8786, or local:N; empty: this machine."""
+    engine: str = ""
+    """The speech engine that narrates the episodes (``narrate --engine`` overrides it); empty: pyttsx3."""
 
     @property
     def feed_url(self) -> str:
@@ -138,6 +140,7 @@ _COMMENTS = {
     "guid": "podcast:guid; empty means derived from the first public feed URL and kept.",
     "feed_episodes": "How many of the newest episodes feed.xml lists; 0 lists every one (the page lists all).",
     "cluster": "A Dask scheduler that narrates the articles (tcp://HOST:8786, or local:N); empty: this machine.",
+    "engine": "Speech engine for new episodes: pyttsx3 or piper (see `narrator voices`); empty means pyttsx3.",
 }
 
 
@@ -267,6 +270,10 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         from .executor import parse_cluster
 
         parse_cluster(podcast.cluster)
+    if podcast.engine.strip():
+        from .engines import check_engine
+
+        check_engine(podcast.engine.strip())
     if podcast.guid.strip():
         try:
             uuid.UUID(podcast.guid.strip())
@@ -285,6 +292,7 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         base_url=normalize_base_url(podcast.base_url),
         guid=podcast.guid.strip().lower(),
         cluster=podcast.cluster.strip(),
+        engine=podcast.engine.strip(),
     )
 
 
@@ -448,6 +456,12 @@ def resolve_podcast(output_dir: Path, *, create: bool = True, **flags: Any) -> P
         if create:
             save_podcast(podcast, path)
     return apply_overrides(podcast, **flags)
+
+
+def podcast_engine(output_dir: Path) -> str:
+    """The engine the folder's podcast.toml names; "" when it names none or there is no podcast.toml."""
+    path = podcast_path(output_dir)
+    return load_podcast(path).engine if path.exists() else ""
 
 
 def init_podcast(output_dir: Path, **flags: Any) -> Path:

@@ -79,6 +79,14 @@ def resolve_cluster(cluster: str | None, output_dir: Path) -> str:
     return (cluster or "").strip()
 
 
+def resolve_engine(engine: str | None, output_dir: Path) -> str:
+    """``--engine``, else the engine podcast.toml names, else pyttsx3; SettingsError for one narrator lacks."""
+    from .engines import check_engine
+    from .podcast import podcast_engine
+
+    return check_engine(engine or podcast_engine(output_dir) or DEFAULT_ENGINE)
+
+
 def resolve_jobs(jobs: int | None) -> int:
     """``--jobs``: at least 1; not given, one per core."""
     from .executor import default_jobs

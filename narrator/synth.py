@@ -10,6 +10,7 @@ asked for a digit then, speaks (the text was one it has nothing to say for).
 from __future__ import annotations
 
 import array
+import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from .cache import ClipCache, clip_key
-from .engines import Engine, Voice, create_engine, engine_version
+from .engines import Engine, Voice, create_engine, engine_version, voice_digest
 from .errors import NarratorError, SynthesisError
 from .executor import WorkerPool, deadline, run_here
 from .models import Clip, WordMark
@@ -99,12 +100,20 @@ def shift_words(words: tuple[WordMark, ...], start: int, end: int) -> tuple[Word
     """Word marks of audio cut to its samples ``[start, end)``.
 
     A mark in the cut lead (the first word's, which espeak puts at sample 0) moves to 0,
-    one in the cut tail to the end.
+    one in the cut tail to the end; so do the words' ends.
 
     >>> shift_words((WordMark(0, 0), WordMark(6, 5000)), 1200, 10_200)
-    (WordMark(offset=0, sample=0), WordMark(offset=6, sample=3800))
+    (WordMark(offset=0, sample=0, end=None), WordMark(offset=6, sample=3800, end=None))
+    >>> shift_words((WordMark(0, 1000, 4000), WordMark(6, 5000, 11_000)), 1200, 10_200)
+    (WordMark(offset=0, sample=0, end=2800), WordMark(offset=6, sample=3800, end=9000))
     """
-    return tuple(WordMark(offset=w.offset, sample=min(end - start, max(0, w.sample - start))) for w in words)
+
+    def inside(sample: int) -> int:
+        return min(end - start, max(0, sample - start))
+
+    return tuple(
+        WordMark(offset=w.offset, sample=inside(w.sample), end=None if w.end is None else inside(w.end)) for w in words
+    )
 
 
 # --- worker side -------------------------------------------------------------------
@@ -113,8 +122,14 @@ _worker_engine: tuple[str, Engine] | None = None
 
 
 def _init_worker(engine_name: str) -> None:
-    """Start this worker's engine now, before it is given any text."""
-    worker_engine(engine_name)
+    """Start this worker's engine now, before it is given any text.
+
+    An engine that cannot start (not installed, no voice) is tried again by the first task,
+    whose caller gets its one-line error: raised here, it would only break the pool, with a
+    traceback on stderr.
+    """
+    with contextlib.suppress(NarratorError):
+        worker_engine(engine_name)
 
 
 def worker_engine(engine_name: str) -> Engine:
@@ -233,6 +248,7 @@ class Synthesizer:
         self.timeout_s = timeout_s
         self._workers = workers
         self._version: str | None = None
+        self._digests: dict[str, str] = {}
         self._voices: tuple[tuple[Voice, ...], str] | None = None
 
     def __enter__(self) -> Synthesizer:
@@ -251,6 +267,12 @@ class Synthesizer:
     def in_process(self) -> bool:
         """Whether texts are synthesized here, by this process's engine (``HereWorkers``)."""
         return isinstance(self._workers, HereWorkers)
+
+    def voice_digest(self, voice: str) -> str:
+        """The digest of ``voice``'s model file ("" for engines whose voices are not files), asked once."""
+        if voice not in self._digests:
+            self._digests[voice] = voice_digest(self.voicing.engine, voice)
+        return self._digests[voice]
 
     def warm_up(self) -> Workers | HereWorkers:
         """Start the worker processes now (each initialises its engine in the background)."""
@@ -287,7 +309,13 @@ class Synthesizer:
     def key(self, text: str) -> str:
         v = self.voicing
         return clip_key(
-            engine=v.engine, engine_version=self.version, voice=v.voice, rate=v.rate, pitch=v.pitch, text=text
+            engine=v.engine,
+            engine_version=self.version,
+            voice=v.voice,
+            voice_digest=self.voice_digest(v.voice),
+            rate=v.rate,
+            pitch=v.pitch,
+            text=text,
         )
 
     def clips(self, texts: Sequence[str], on_done: Callable[[], None] | None = None) -> Iterator[Clip]:

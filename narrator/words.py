@@ -57,11 +57,12 @@ class PlacedClip:
 
 def settle_on_sound(pcm: bytes, rate: int, words: Sequence[WordMark]) -> tuple[WordMark, ...]:
     """The marks with each one in, or just before, a pause moved to where the sound after it starts.
+    Marks that come with their words' ends (Piper's alignments) lie on the sound already: kept.
 
     >>> import array
     >>> pcm = array.array("h", [900] * 2205 + [0] * 4410 + [900] * 2205).tobytes()  # 0.1 s, a 0.2 s pause, 0.1 s
     >>> settle_on_sound(pcm, 22050, [WordMark(0, 0), WordMark(6, 2000)])
-    (WordMark(offset=0, sample=0), WordMark(offset=6, sample=6615))
+    (WordMark(offset=0, sample=0, end=None), WordMark(offset=6, sample=6615, end=None))
     """
     import numpy as np
 
@@ -76,13 +77,13 @@ def settle_on_sound(pcm: bytes, rate: int, words: Sequence[WordMark]) -> tuple[W
     for i, word in enumerate(words):
         limit = words[i + 1].sample if i + 1 < len(words) else x.size
         at = word.sample
-        if i:
+        if i and word.end is None:
             for a, b in pauses:
                 if a * per <= at + REACH_MS * per and at < b * per < limit:
                     onset = np.flatnonzero(np.abs(x[b * per : (b + 1) * per].astype(np.int32)) > SILENCE)
                     at = b * per + int(onset[0])  # the first loud sample
                     break
-        settled.append(WordMark(word.offset, at))
+        settled.append(WordMark(word.offset, at, word.end))
     return tuple(settled)
 
 

@@ -94,6 +94,8 @@ class NarratedEpisode:
     result: Result
     output_dir: Path
     stem: str
+    cache_dir: Path | None = None
+    """The clip cache the run filled; None when it ran without one."""
 
     @property
     def mp3(self) -> Path:
@@ -123,6 +125,16 @@ def seed_episode(tmp_path_factory: pytest.TempPathFactory) -> NarratedEpisode:
     result = run_narrate([str(SEED), "-o", str(out), "--no-cache"])
     assert result.exit_code == 0, result.output
     return NarratedEpisode(result=result, output_dir=out, stem=SEED.stem)
+
+
+@pytest.fixture(scope="session")
+def piper_seed_episode(tmp_path_factory: pytest.TempPathFactory) -> NarratedEpisode:
+    """The seed article narrated by Piper (its voice from the narrator[piper] extra), once for the whole session."""
+    out = tmp_path_factory.mktemp("piper-seed-episode")
+    cache = tmp_path_factory.mktemp("piper-seed-cache")
+    result = run_narrate([str(SEED), "-o", str(out), "--engine", "piper", "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    return NarratedEpisode(result=result, output_dir=out, stem=SEED.stem, cache_dir=cache)
 
 
 @pytest.fixture(scope="session")

@@ -130,3 +130,18 @@ def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
         time.sleep(0.05)
     os.kill(worker, signal.SIGKILL)
     pytest.fail("the worker outlived the process that started it")
+
+
+def test_a_killed_runs_engine_folder_is_swept_by_the_next(tmp_path: Path) -> None:
+    import tempfile
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = Path(tempfile.gettempdir()) / f"narrator-engines-{int(dead.stdout)}-abcd"
+    left.mkdir()
+    (left / "clip.wav").write_bytes(b"RIFF")
+    pool = WorkerPool(1, _nothing)
+    try:
+        assert not left.exists()
+        assert Path(pool.scratch).name.startswith(f"narrator-engines-{os.getpid()}-")
+    finally:
+        pool.close()

@@ -231,3 +231,12 @@ def test_a_public_feed_without_an_owner_e_mail_says_what_apple_needs(article: Pa
     assert "no owner e-mail (itunes:email)" in public.stderr and "--owner-email" in public.stderr
     owned = CliRunner().invoke(main, ["feed", "-o", str(out), "--owner-email", "ana@example.org"])
     assert "owner e-mail" not in owned.stderr
+
+
+def test_a_base_url_given_when_nothing_is_narrated_moves_the_feed_too(article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["narrate", str(article), "-o", str(out), "--engine", "tone", "-q"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    again = CliRunner().invoke(main, [*args, "--base-url", "https://pod.example.org/"])
+    assert again.exit_code == 0, again.output
+    assert "https://pod.example.org/ferry.mp3" in (out / "feed.xml").read_text(encoding="utf-8")

@@ -442,3 +442,30 @@ def test_a_run_killed_at_any_moment_leaves_a_working_library_and_feed(tmp_path: 
         assert sorted(feed_items(out)) == sorted(r.title for r in lib.episodes())
         for stored in lib.episodes():
             assert (out / stored.audio.name).stat().st_size == stored.audio.size_bytes
+
+
+def test_a_dead_runs_garbage_never_takes_the_files_a_new_claim_writes(library: Library) -> None:
+    """A dead run's rendition names go to the garbage; the next claim of the same rendition writes them
+    again, and no collection may delete them before they are recorded."""
+    import subprocess
+    import sys
+
+    add(library, "/articles/a.txt", slug="a")
+    claim = library.claim("/articles/a.txt", slug="a", text_hash="hash-/articles/a.txt", build_key="key-2")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with library.locked():
+        library._execute("UPDATE claims SET pid = ?", (int(dead.stdout),))
+    library.drop_dead_claims()
+    again = library.claim("/articles/a.txt", slug="a", text_hash="hash-/articles/a.txt", build_key="key-2")
+    assert again.files_stem == claim.files_stem == "a.v2"
+    files = write_episode(library.output_dir, again.files_stem, b"\xff\xfb" * 600)
+    with library.locked():  # as if the feed were current: collection may run
+        library._execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('rendered_generation', ?)", (str(library.generation),)
+        )
+    library.collect_garbage()
+    assert files.mp3.exists() and files.vtt.exists(), "the live claim's files were collected"
+    record = library.record(
+        again, files, title="t", author="", language="en", duration_ms=3250, body="First paragraph."
+    )
+    assert record.audio.name == "a.v2.mp3"

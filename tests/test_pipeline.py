@@ -27,7 +27,7 @@ class FailingEngine(tone.ToneEngine):
 
 @pytest.fixture(scope="module", autouse=True)
 def _failing_engine() -> None:
-    register(FailingEngine.name, lambda: FailingEngine)  # forked workers inherit the registry
+    register(FailingEngine.name, lambda: FailingEngine, for_tests=True)  # forked workers inherit the registry
 
 
 def article(name: str, text: str, language: str = "en", title: str = "") -> Article:

@@ -66,6 +66,16 @@ def podcast(tmp_path: Path) -> tuple[Path, Path]:
     return article, out
 
 
+def left_running(marker: Path, wait_s: float = 10) -> list[str]:
+    """Processes whose command line names ``marker`` that are still running after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = subprocess.run(["pgrep", "-f", str(marker)], capture_output=True, text=True).stdout.split()
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("narrator: error: "), stderr
@@ -85,6 +95,7 @@ def test_killed_at_any_step_of_narrating_again_in_place(podcast: tuple[Path, Pat
     args = ["narrate", str(article), "-o", str(out), "--engine", "tone", "--no-cache", "-q", "--title", "Harbour news"]
     killed = with_fault(step, "kill", *args)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert left_running(out) == [], "no engine outlived the killed run"
     assert published_problems(out) == [], "podcast apps see a feed that names what is there, even now"
     assert narrator("episodes", "-o", str(out)).returncode == 0  # any command puts the folder right
     assert settled_problems(out) == []

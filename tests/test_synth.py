@@ -79,7 +79,7 @@ class ScratchEngine(ToneEngine):
 def _test_engines() -> None:
     """The engines above, registered for this module's tests (forked workers inherit the registry)."""
     for engine in (ToneEngine, SilentEngine, StuckEngine, ScratchEngine):
-        register(engine.name, lambda engine=engine: engine)
+        register(engine.name, lambda engine=engine: engine, for_tests=True)
 
 
 TEXTS = [f"Sentence number {i} has some words." for i in range(12)] + ["Short.", "Sentence number 3 has some words."]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import EngineUnavailable
-from ..models import WordMark
+
+if TYPE_CHECKING:  # not at run time: narrator --help imports this package, and models takes 8 ms
+    from ..models import WordMark
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +36,9 @@ class Audio:
     """Signed 16-bit little-endian mono samples."""
     sample_rate: int
     words: tuple[WordMark, ...] | None = None
-    """Where each word of the text starts, in samples of ``pcm`` (offsets into the text given to
-    ``synthesize``), in time order; None when the engine cannot tell. Any engine may fill it:
-    espeak-ng from its word events, a neural engine from its alignments."""
+    """Where each word of the text starts (and ends, when the engine tells), in samples of ``pcm``
+    (offsets into the text given to ``synthesize``), in time order; None when the engine cannot
+    tell. Any engine may fill it: espeak-ng from its word events, a neural engine from its alignments."""
 
 
 class Engine(Protocol):
@@ -68,17 +70,43 @@ class EngineFactory(Protocol):
 
     def probe_version(self) -> str: ...
 
+    def voice_digest(self, voice: str) -> str:
+        """What names ``voice``'s sound besides its id, cheaply and in any process: the SHA-256 of
+        its model file for engines whose voices are files, "" for the others. Part of the cache key.
+        SettingsError, listing the installed voices, for a voice the engine does not have."""
+        ...
+
 
 _REGISTRY: dict[str, Callable[[], EngineFactory]] = {}
+_FOR_TESTS: set[str] = set()
 
 
-def register(name: str, loader: Callable[[], EngineFactory]) -> None:
-    """Make an engine available by name; ``loader`` imports it only when it is used."""
+def register(name: str, loader: Callable[[], EngineFactory], *, for_tests: bool = False) -> None:
+    """Make an engine available by name; ``loader`` imports it only when it is used.
+
+    An engine ``for_tests`` can be chosen like any other, but ``narrator voices`` lists it only when asked.
+    """
     _REGISTRY[name] = loader
+    if for_tests:
+        _FOR_TESTS.add(name)
 
 
 def engine_names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
+
+
+def speech_engines() -> tuple[str, ...]:
+    """The engines that speak (not the test engines), in the order they were registered: the default first."""
+    return tuple(name for name in _REGISTRY if name not in _FOR_TESTS)
+
+
+def check_engine(name: str) -> str:
+    """``name`` if narrator has such an engine; SettingsError listing those that speak otherwise."""
+    if name not in _REGISTRY:
+        from ..errors import SettingsError
+
+        raise SettingsError(f"unknown engine {name!r}; narrator has: {', '.join(speech_engines())}")
+    return name
 
 
 def _factory(name: str) -> EngineFactory:
@@ -99,6 +127,11 @@ def engine_version(name: str) -> str:
     return _factory(name).probe_version()
 
 
+def voice_digest(name: str, voice: str) -> str:
+    """The digest of the engine's voice's model file, or "" (``EngineFactory.voice_digest``)."""
+    return _factory(name).voice_digest(voice)
+
+
 def engine_times_words(name: str) -> bool:
     """Whether the engine's clips tell where their words start, without starting the engine
     (an engine that does not say is taken not to)."""
@@ -111,6 +144,12 @@ def _pyttsx3() -> EngineFactory:
     return Pyttsx3Engine
 
 
+def _piper() -> EngineFactory:
+    from .piper import PiperEngine
+
+    return PiperEngine
+
+
 def _tone() -> EngineFactory:
     from .tone import ToneEngine
 
@@ -118,4 +157,5 @@ def _tone() -> EngineFactory:
 
 
 register("pyttsx3", _pyttsx3)
-register("tone", _tone)
+register("piper", _piper)
+register("tone", _tone, for_tests=True)

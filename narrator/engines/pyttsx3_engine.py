@@ -227,6 +227,11 @@ class Pyttsx3Engine:
         # "+words": clips carry word marks, so clips cached without them are not reused.
         return f"pyttsx3-{version}/{backend}+words"
 
+    @classmethod
+    def voice_digest(cls, voice: str) -> str:
+        """The platform's voices are not files narrator reads: their ids (and the version) say it all."""
+        return ""
+
     def voices(self) -> tuple[Voice, ...]:
         found = []
         for v in self._engine.getProperty("voices"):

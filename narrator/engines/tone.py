@@ -38,6 +38,10 @@ class ToneEngine:
     def probe_version(cls) -> str:
         return cls.version
 
+    @classmethod
+    def voice_digest(cls, voice: str) -> str:
+        return ""
+
     def voices(self) -> tuple[Voice, ...]:
         return (
             Voice("tone/en", "Tone (English)", ("en",), ""),
