@@ -108,6 +108,9 @@ def _narrate(job: ArticleJob) -> RemoteEpisode:
     from .cache import ClipCache, default_cache_dir
     from .folder import episode_files
     from .synth import HereWorkers, Synthesizer
+    from .warmup import tune_worker_memory
+
+    tune_worker_memory()  # again for workers started without --preload: it is cheap
 
     cache = None
     if job.use_cache:
@@ -164,5 +167,8 @@ def describe_engine(engine: str) -> tuple[tuple[Voice, ...], str, str]:
 
 def dask_setup(worker: object) -> None:
     """``dask worker --preload narrator.remote``: load what narrating needs while the worker starts,
-    not in its first article (numpy, LAME, mutagen and the rest: about 0.3 s)."""
+    not in its first article (numpy, LAME, mutagen and the rest: about 0.3 s), and tune its memory."""
     from . import assemble, captions, encode, episode, synth, tagging  # noqa: F401
+    from .warmup import tune_worker_memory
+
+    tune_worker_memory()

@@ -128,3 +128,21 @@ def return_freed_memory() -> None:
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").mallopt(-3, 4 * 1024 * 1024)  # -3 is M_MMAP_THRESHOLD
+
+
+def tune_worker_memory() -> None:
+    """On a Dask worker: undo what its nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` costs narration.
+
+    Setting that variable pins glibc's mmap threshold at 128 KiB (every clip mapped
+    and unmapped), and a 64 KiB trim threshold gives the heap's top back to the
+    system after nearly every free, to be asked for again by the next clip. On 8
+    articles of the seed's size the workers spent 2.2 s of system time so, against
+    0.7 s with both thresholds at 4 MiB (the local run's engines and encoder: 0.8 s
+    in all); freed memory above 4 MiB is still returned.
+    """
+    return_freed_memory()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").mallopt(-1, 4 * 1024 * 1024)  # -1 is M_TRIM_THRESHOLD
