@@ -154,8 +154,8 @@ def describe(record: EpisodeRecord, limit: int = MAX_DESCRIPTION_BYTES) -> str:
 def content_html(record: EpisodeRecord) -> str:
     """The article itself, for content:encoded: its paragraphs, then where it came from when that is a URL."""
     out = paragraphs_html(record.body)
-    if _WEB.match(record.source):
-        url = html.escape(ascii_url(record.source))
+    if _WEB.match(record.address):
+        url = html.escape(ascii_url(record.address))
         out += f'<p>Source: <a href="{url}">{url}</a></p>'
     return out
 
@@ -314,8 +314,8 @@ def _render_items(podcast: PodcastSettings, episodes: Sequence[EpisodeRecord]) -
         fe.pubDate(record.published_at.astimezone(UTC))
         fe.description(describe(record))
         fe.content(content_html(record))
-        if _WEB.match(record.source):
-            fe.link(href=ascii_url(record.source))
+        if _WEB.match(record.address):
+            fe.link(href=ascii_url(record.address))
         fe.enclosure(file_url(base, record.audio.name), str(record.audio.size_bytes), MIME_TYPES[FileKind.AUDIO])
         fe.podcast.itunes_duration(duration_seconds(record.duration_ms))
         fe.podcast.itunes_episode_type("full")

@@ -159,7 +159,7 @@ def publish(
             repair(out, podcast, library, cover=narrator.cover)
             for step in steps:
                 claim = library.claim(
-                    step.article.source,
+                    step.article.key or step.article.source,
                     slug=slugify(source_stem(step.article)),
                     text_hash=step.article.text_hash,
                     build_key=step.build_key,
@@ -366,6 +366,8 @@ def record(library: Library, claim: Claim, episode: Episode) -> None:
         duration_ms=episode.timeline.duration_ms,
         body=article_body(article),
         description=article_summary(article),
+        published_at=article.published_at,
+        link=article.link,
     )
 
 
@@ -762,7 +764,7 @@ def pending(out: Path, articles: Sequence[Article], keys: Sequence[str], *, as_n
         return [
             article
             for article, key in zip(articles, keys, strict=True)
-            if library.reusable(article.source, text_hash=article.text_hash, build_key=key) is None
+            if library.reusable(article.key or article.source, text_hash=article.text_hash, build_key=key) is None
         ]
 
 
