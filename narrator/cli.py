@@ -197,19 +197,26 @@ def read_inputs(
 
 
 class _Bar:
-    """A progress bar over the article's sentences on stderr, only when stderr is a terminal, as wide as it."""
+    """A progress bar over the article's sentences (a cluster run's: over its articles) on stderr, only when
+    stderr is a terminal, as wide as it."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar: Any = None
 
-    def start(self, label: str, total: int) -> None:
+    @staticmethod
+    def _short(label: str) -> str:
+        import shutil
+
+        room = max(8, min(30, shutil.get_terminal_size().columns // 3))
+        return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+
+    def start(self, label: str, total: int, unit: str = "sentences") -> None:
         if self.enabled:
             import shutil
 
             columns = shutil.get_terminal_size().columns
-            room = max(8, min(30, columns // 3))
-            short = label if len(label) <= room else label[: room - 1].rstrip() + "…"
+            short = self._short(label)
             # click's line: LABEL  [BAR]  NNN/NNN  100%  00:00:00 (the info takes at most 26 columns).
             width = max(8, columns - len(short) - 4 - 26 - 1)
             self.bar = click.progressbar(
@@ -217,14 +224,26 @@ class _Bar:
                 label=short,
                 file=sys.stderr,
                 show_pos=True,
-                width=width - len("  sentences"),
-                item_show_func=lambda _item: "sentences",
+                width=width - len(f"  {unit}"),
+                item_show_func=lambda _item: unit,
             )
             self.bar.__enter__()
 
     def advance(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
+
+    def articles(self, label: str, done: int, total: int) -> None:
+        """A run's articles done of ``total`` (a cluster's): one bar for the run, drawn again after a line
+        of output ended it."""
+        if not self.enabled:
+            return
+        if self.bar is not None and (self.bar.label != self._short(label) or self.bar.length != total):
+            self.finish()
+        if self.bar is None:
+            self.start(label, total, unit="articles")
+        if self.bar is not None and done > self.bar.pos:
+            self.bar.update(done - self.bar.pos)
 
     def finish(self) -> None:
         if self.bar is not None:
@@ -378,6 +397,18 @@ def reading_options(command: F) -> F:
     help="Refuse an article whose audio would last longer than this.  [default: 12]",
 )
 @click.option("--as-new", is_flag=True, help="Publish as a new episode even if the article is in the podcast.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Narrate on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N to start N workers"
+    " here (also NARRATOR_CLUSTER, and cluster in podcast.toml); needs narrator[distributed].",
+)
+@click.option(
+    "--shared-output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --cluster: the output folder as the workers see it (a shared file system); they write the"
+    " episodes there, and only their names travel.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")
 @podcast_options
 @translate_errors
@@ -396,6 +427,8 @@ def narrate(
     no_cache: bool,
     max_hours: float | None,
     as_new: bool,
+    cluster: str | None,
+    shared_output: Path | None,
     quiet: bool,
     **podcast: Any,
 ) -> None:
@@ -416,20 +449,26 @@ def narrate(
     language) is reported in one line and the others are narrated; the exit
     status is then not 0, as with cp.
 
+    With --cluster the articles are read and checked here, and a Dask cluster's
+    workers narrate them, a whole article each; this process writes the folder,
+    which holds what a local run would make.
+
     \b
     Examples:
       narrator narrate seeds/north-korea-troops-morale.txt -o output --rate 180
       narrator narrate notes.md saved-page.html https://example.org/story -o output
       narrator narrate - --language de -o output < zeitung.txt
       narrator narrate seeds/north-korea-troops-morale.txt --engine piper
+      narrator narrate archive/ -o output --cluster tcp://10.0.0.5:8786
     """
     from .pipeline import Failed, Progress, Skipped, publish
-    from .settings import resolve, resolve_engine
+    from .settings import resolve, resolve_cluster, resolve_engine
     from .warmup import head_start
 
     podcast_flags = _podcast_flags(podcast)
     engine = resolve_engine(engine, output_dir)  # before the engines start: podcast.toml may name one
-    with head_start(articles, output_dir, engine=engine, jobs=jobs) as start:  # engines first: 0.1 s
+    cluster = resolve_cluster(cluster, output_dir)  # before the engines start: a cluster's workers speak
+    with head_start(articles, output_dir, engine=engine, jobs=jobs, local=not cluster) as start:  # engines first
         settings = resolve(
             output_dir=output_dir,
             engine=engine,
@@ -443,6 +482,8 @@ def narrate(
             language=article_language,
             lexicon=lexicon,
             max_hours=max_hours,
+            cluster=cluster,
+            shared_output=shared_output,
         )
         # Everything is read first; an input that cannot be read is said and left out, the rest narrated.
         failures = Failures()
@@ -450,7 +491,9 @@ def narrate(
         if not inputs:
             failures.exit()
         with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
-            progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note)
+            progress = Progress(
+                start=bar.start, advance=bar.advance, finish=bar.finish, note=_note, articles=bar.articles
+            )
             keep_base_url = podcast_flags.get("base_url") is not None
             for result in start.settling(
                 publish(

@@ -11,7 +11,7 @@ frames are counted as they are written, so the episode's exact length is known.
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import EncodeError, SynthesisError
-from .executor import thread_pool
+from .executor import HereExecutor, thread_pool
 
 #: Podcast loudness: -16 LUFS integrated, mono heard on two speakers (dual-mono).
 TARGET_LUFS = -16.0
@@ -197,7 +197,7 @@ class StreamEncoder:
     MP3 takes (MP3_LOUDNESS_LOSS_DB).
     """
 
-    def __init__(self, spool: Path, target: Path, *, bitrate_kbps: int, jobs: int) -> None:
+    def __init__(self, spool: Path, target: Path, *, bitrate_kbps: int, jobs: int, here: bool = False) -> None:
         self.spool = spool
         self.target = target
         self._out: BinaryIO | None = None
@@ -217,7 +217,10 @@ class StreamEncoder:
         """Offered cut points after ``next_start``."""
         self._gain: Future[tuple[float, float]] | None = None
         self.jobs = max(1, jobs)
-        self.pool = thread_pool(self.jobs, "encode")
+        """Threads that encode, and how many parts what is left at the end is split into."""
+        # ``here``: each part is encoded when it is ready, in this thread (a cluster's worker uses one
+        # core); the parts are cut as with ``jobs`` threads, so the MP3 is the same file.
+        self.pool: Executor = HereExecutor() if here else thread_pool(self.jobs, "encode")
 
     def start(self, sample_rate: int) -> None:
         """The spool's sample rate, known once the first clip is in."""

@@ -14,6 +14,7 @@ class ExitStatus(IntEnum):
     USAGE = 2
     BAD_INPUT = 3
     ENGINE = 4
+    CLUSTER = 5
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -75,6 +76,12 @@ class EpisodeNotFoundError(NarratorError):
 
 class ServeError(NarratorError):
     """narrator serve cannot start: the port is taken or unusable, or the folder has no feed."""
+
+
+class ClusterError(NarratorError):
+    """The Dask cluster cannot be used: not installed, unreachable, without workers, or lost mid-run."""
+
+    exit_status = ExitStatus.CLUSTER
 
 
 class Terminated(BaseException):

@@ -1,4 +1,4 @@
-"""The one place that creates parallel work: worker processes, threads, and a forked helper.
+"""The one place that creates parallel work: worker processes, threads, a forked helper, clusters.
 
 Everything parallel in narrator goes through ``concurrent.futures``: the speech
 engines run in a pool of worker processes (``WorkerPool``, a
@@ -8,23 +8,34 @@ and the listening page is rendered in a forked child beside the feed
 (``aside``). A stage asks this module for an executor and never starts a
 process or a thread itself, so another executor (a cluster's) can take the
 place of the local pool without touching the stages.
+
+``open_cluster`` is that other executor: a running Dask scheduler's workers (or a
+LocalCluster started here to try it on one machine) behind a
+``concurrent.futures.Executor`` whose tasks are whole articles. Dask is imported
+only there, when a cluster is asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from .errors import ClusterError, SettingsError
 from .folder import sweep_stale
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+
+    from distributed import Client, LocalCluster
 
 T = TypeVar("T")
 #: The worker processes' temporary folder, in the system's temporary folder, starts with this and the pid.
@@ -178,12 +189,27 @@ class WorkerPool:
             pool.shutdown(wait=False, cancel_futures=True)
             with contextlib.suppress(OSError, AttributeError):
                 result_queue._writer.close()  # type: ignore[union-attr]
+            # Let the manager thread finish closing its wake-up pipe now: at exit, Python 3.11's
+            # concurrent.futures writes to that pipe unlocked, and a close racing with the write
+            # printed "OSError: [Errno 9] Bad file descriptor" with a traceback after a clean run.
+            manager = getattr(pool, "_executor_manager_thread", None)
+            if manager is not None and manager is not threading.current_thread():
+                with contextlib.suppress(RuntimeError):
+                    manager.join(timeout=2)
         self._cleanup()
 
 
 def thread_pool(jobs: int, name: str) -> ThreadPoolExecutor:
     """Threads for work that releases the GIL (LAME encodes with it released)."""
     return ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix=f"narrator-{name}")
+
+
+class HereExecutor(Executor):
+    """An executor that runs each task at once, in the thread that submits it: for a process that should
+    use one core (a cluster's worker is one core of its machine, beside others)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return run_here(lambda: fn(*args, **kwargs))
 
 
 def in_background(work: Callable[[], T], name: str) -> Future[T]:
@@ -236,3 +262,494 @@ def aside(work: Callable[[], bytes]) -> Callable[[], bytes | None]:
         return outcome[0]
 
     return finish
+
+
+def run_here(work: Callable[..., T], *args: Any) -> Future[T]:
+    """Run ``work(*args)`` now, in this thread; its result (or exception) as a finished future.
+
+    Where no process may be started (a cluster worker's task runs in a daemonic
+    process, which cannot have children), this stands in for a pool.
+    """
+    future: Future[T] = Future()
+    try:
+        future.set_result(work(*args))
+    except Exception as exc:  # delivered to whoever asks for the result, as a pool delivers it
+        future.set_exception(exc)
+    return future
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None, expired: Callable[[], None]) -> Iterator[None]:
+    """Call ``expired()`` on a thread of its own if the block takes longer than ``seconds`` (None: never).
+
+    For a call that cannot be interrupted (an engine stuck in C), where the only way out is
+    to end the process: a cluster's worker does, and the cluster gives the article to another.
+    """
+    if seconds is None:
+        yield
+        return
+    timer = threading.Timer(seconds, expired)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+# --- clusters ----------------------------------------------------------------------------
+
+#: How long reaching a scheduler may take (NARRATOR_CLUSTER_TIMEOUT): the TCP connection, Dask's
+#: handshake, and a first worker.
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+#: How long closing the client and a LocalCluster may take before this process stops waiting.
+CLOSE_TIMEOUT_S = 5.0
+#: How long a cluster may have no worker at all before the run stops (its tasks would wait for ever).
+NO_WORKERS_TIMEOUT_S = 60.0
+#: Loggers that print on stderr by default (distributed installs a stderr handler of its own).
+_NOISY_LOGGERS = ("distributed", "tornado", "bokeh")
+
+ClusterKind = Literal["local-cluster", "cluster"]
+
+#: Dask settings for a LocalCluster, set while it starts (its nannies hand them on to their worker
+#: processes). Set only after ``import distributed``: "distributed.*" keys set before it are undone
+#: with distributed's own defaults on exit, and the next cluster fails with KeyError: 'comm'.
+LOCAL_CLUSTER_CONFIG: dict[str, object] = {
+    # 1.0: a worker holds only the task it runs. Above 1 (the default 1.1 gives a single-threaded
+    # worker two) an article waiting behind one that crashes its worker is counted as a suspect too,
+    # and run again for nothing.
+    "distributed.scheduler.worker-saturation": 1.0,
+    # An idle LocalCluster(2) took 11 % of a core with the defaults, 2.5 % with these: the 10 ms
+    # statistical profiler and the 20 ms / 100 ms / 500 ms monitors feed only the dashboard.
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterAddress:
+    """What ``--cluster`` asks for."""
+
+    kind: ClusterKind
+    address: str
+    """The scheduler's address (tcp://host:port); "" for a LocalCluster, which picks its own."""
+    workers: int = 0
+    """With "local-cluster": how many worker processes to start."""
+
+
+def parse_cluster(value: str) -> ClusterAddress:
+    """``--cluster``'s value: ``local:N`` (a LocalCluster of N workers here), or a scheduler's address.
+
+    >>> parse_cluster("local:3"), parse_cluster("tcp://10.0.0.5:8786").address, parse_cluster("sched:8786").address
+    (ClusterAddress(kind='local-cluster', address='', workers=3), 'tcp://10.0.0.5:8786', 'tcp://sched:8786')
+    """
+    text = value.strip()
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2]
+        if not count.isdigit() or int(count) < 1:
+            raise SettingsError(f"--cluster {text}: expected local:N, N the number of workers to start (1 or more)")
+        return ClusterAddress("local-cluster", "", int(count))
+    if not text:
+        raise SettingsError("--cluster is empty: give a Dask scheduler's address (tcp://HOST:8786) or local:N")
+    address = text if "://" in text else f"tcp://{text}"
+    scheme, _, rest = address.partition("://")
+    if scheme not in ("tcp", "tls") or not rest.rpartition(":")[2].isdigit():
+        raise SettingsError(f"--cluster {text}: not a Dask scheduler's address (tcp://HOST:PORT) nor local:N")
+    return ClusterAddress("cluster", address)
+
+
+@dataclass
+class Cluster:
+    """A cluster's executor and what a run needs around it."""
+
+    executor: Executor
+    kind: ClusterKind
+    address: str
+    """The scheduler's address (a LocalCluster's too)."""
+    client: Client
+    _cancel: Callable[[], None] = field(default=lambda: None)
+
+    def threads(self) -> tuple[int, ...]:
+        """Each live worker's threads (a cluster's workers can come and go during a run)."""
+        try:
+            return tuple(self.client.nthreads().values())
+        except Exception:  # the scheduler is gone: the run hears of it through its futures
+            return ()
+
+    def workers(self) -> int:
+        return len(self.threads())
+
+    def connected(self) -> bool:
+        """Whether the client is still connected to the scheduler (it tries to reconnect for a while)."""
+        return str(getattr(self.client, "status", "")) == "running"
+
+    def label(self) -> str:
+        """For the progress bar: "cluster: 3 workers"."""
+        n = self.workers()
+        return f"cluster: {n} worker" if n == 1 else f"cluster: {n} workers"
+
+    def cancel(self) -> None:
+        """Drop everything unfinished: queued articles never start; running ones finish on their workers."""
+        self._cancel()
+
+
+def quiet_dask_logs() -> None:
+    """Keep Dask's own logging off stderr, so a failure is narrator's one line, not a dozen.
+
+    distributed configures its loggers (and a stderr handler) when it is imported,
+    some explicitly ("distributed.client" at WARNING): a level on "distributed" alone
+    would still let "Failed to reconnect to scheduler" through. So: import, then set them all.
+    """
+    import logging
+
+    import distributed  # noqa: F401 (its logging set-up must run first)
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _NOISY_LOGGERS]
+    for name in {*_NOISY_LOGGERS, *names}:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """A Ctrl-C while a cluster is being set up is acted on once it is (and can be closed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """A second Ctrl-C while closing would leave processes behind; the close is bounded anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def open_cluster(value: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> Iterator[Cluster]:
+    """The cluster ``value`` names (``parse_cluster``), closed on the way out.
+
+    A scheduler is probed first and must have a worker within ``connect_timeout_s``;
+    ClusterError names the address when it cannot be reached. ``local:N`` starts a
+    LocalCluster of N single-threaded worker processes on 127.0.0.1 (1 to 2.5 s), which
+    goes with the run. On an exception (Ctrl-C included) unfinished work is cancelled
+    and the close does not wait for running articles.
+    """
+    wanted = parse_cluster(value)
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ClusterError(
+            f"--cluster needs Dask ({exc.name or exc} is not installed): pip install 'narrator[distributed]'"
+        ) from exc
+    quiet_dask_logs()
+    cluster: LocalCluster | None = None
+    client: Client | None = None
+    address = wanted.address
+    try:
+        with _deferred_interrupt():  # a Ctrl-C half-way through starting would leave processes behind
+            if wanted.kind == "local-cluster":
+                cluster = _local_cluster(wanted.workers)
+                client = Client(cluster, set_as_default=False)
+                address = str(cluster.scheduler_address)
+            else:
+                client = _connect(address, connect_timeout_s)
+    except BaseException:
+        _close(client, cluster)
+        raise
+    executor = DaskExecutor(client)
+
+    def cancel() -> None:
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    try:
+        yield Cluster(executor, wanted.kind, address, client, cancel)
+    except BaseException:
+        with _no_interrupts():
+            cancel()
+            _close(client, cluster, fast=True)
+        raise
+    with _no_interrupts():
+        _close(client, cluster)
+
+
+def _local_cluster(workers: int) -> LocalCluster:
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    try:
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,  # one article at a time per process: one engine, never shared
+                processes=True,
+                dashboard_address=None,
+                # The scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 by
+                # default: a second run beside this one would warn "Port 8787 is already in use".
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.CRITICAL,
+                host="127.0.0.1",  # no port on every interface: only this machine's processes use it
+                # dask_setup() in each: this module's in every worker process (restarted ones too),
+                # then the worker side's, which loads what narrating needs before the first article.
+                preload=[__name__, "narrator.remote"],
+            )
+    except Exception as exc:  # "Nanny failed to start", a worker that could not import what it needs
+        raise ClusterError(f"the local Dask cluster did not start: {exc}", "local") from exc
+
+
+def dask_setup(worker: object) -> None:
+    """Preloaded in a LocalCluster's worker processes: Ctrl-C is the client's to handle.
+
+    A terminal's Ctrl-C reaches the whole process group, workers included: without
+    this each would print a KeyboardInterrupt traceback while the client closes them.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class DaskExecutor(Executor):
+    """``concurrent.futures`` over a Dask client, like ``Client.get_executor()`` but letting go of results.
+
+    Each task is submitted with ``pure=False`` (every article is its own task, even two
+    identical ones) and never with ``retries=``: an exception raised by a task is its
+    article's own and must not run again, while a task whose worker *died* is
+    rescheduled by the scheduler itself (up to ``distributed.scheduler.allowed-failures``
+    deaths, then KilledWorker). As soon as a result is on the client its Dask future is
+    released, so the worker frees the bytes at once and a worker dying later does not
+    make the scheduler compute an already delivered result again (it recomputes every
+    lost result whose future is still held: innocent articles ran two to four times).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._live: dict[object, Any] = {}
+        """Dask futures not yet settled, by key."""
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            task = self._client.submit(fn, *args, pure=False, **kwargs)
+            self._live[task.key] = task
+        result: Future[T] = Future()
+
+        def cancel_task(done: Future[T]) -> None:
+            if done.cancelled() and task.status != "cancelled":
+                with contextlib.suppress(Exception):  # the client may be closed already
+                    task.cancel()
+
+        def settle(task: Any) -> None:  # on Dask's callback thread
+            try:
+                if task.cancelled() and result.cancelled():
+                    return
+                if task.cancelled() and self._shutdown and result.cancel():
+                    result.set_running_or_notify_cancel()  # wakes wait() and as_completed()
+                    return
+                try:
+                    value = task.result()
+                except BaseException as exc:
+                    if not result.done():
+                        result.set_exception(exc)
+                else:
+                    if not result.done():
+                        result.set_result(value)
+            except InvalidStateError:  # cancelled by the caller meanwhile
+                pass
+            finally:
+                with self._lock:
+                    self._live.pop(task.key, None)
+                task.release()
+
+        result.add_done_callback(cancel_task)
+        task.add_done_callback(settle)
+        return result
+
+    def pending(self) -> int:
+        """Tasks submitted and not yet settled."""
+        with self._lock:
+            return len(self._live)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+            tasks = list(self._live.values())
+        if cancel_futures and tasks:
+            with contextlib.suppress(Exception):
+                self._client.cancel(tasks)
+        elif wait and tasks:
+            from distributed import wait as wait_tasks
+
+            with contextlib.suppress(Exception):
+                wait_tasks(tasks)
+
+
+def probe_scheduler(address: str, timeout_s: float) -> str:
+    """What answers at ``address`` ("Scheduler", "Worker"...), found within ``timeout_s`` in all.
+
+    ``Client(address, timeout=...)`` bounds only the TCP connection: a server that
+    accepts and says nothing (an HTTP server, a stuck process) held it for more than
+    ten minutes, and one that speaks first (sshd) made it fail with MemoryError and a
+    traceback from ``Client.__del__``. This does Dask's handshake under one deadline.
+    """
+    import asyncio
+    import socket
+
+    from distributed.comm import connect
+
+    location = address.partition("://")[2]
+    host, _, port_text = location.rpartition(":")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise ClusterError(f"not a Dask scheduler address: {address} (port {port} is out of range)")
+    # Dask retries a refused connection until its time-out (a scheduler may be starting); for a
+    # command line a refusal or an unknown host is an answer: say so at once.
+    try:
+        socket.create_connection((host.strip("[]"), port), timeout=timeout_s).close()
+    except ConnectionRefusedError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: connection refused") from exc
+    except socket.gaierror as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: unknown host {host!r}") from exc
+    except TimeoutError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: no answer within {timeout_s:g} s") from exc
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from exc
+
+    async def identity() -> str:
+        comm = await connect(address, timeout=timeout_s)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        return str(reply.get("type", "?")) if isinstance(reply, dict) else "?"
+
+    async def bounded() -> str:
+        return await asyncio.wait_for(identity(), timeout_s)
+
+    try:
+        return asyncio.run(bounded())
+    except (OSError, TimeoutError) as exc:
+        reason = f"no Dask handshake within {timeout_s:g} s: is it a Dask scheduler's port?"
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {reason}") from exc
+    except Exception as exc:  # what another kind of server sends unpacks as garbage (MemoryError...)
+        raise ClusterError(f"{address} does not speak Dask's protocol: is it a Dask scheduler's port?") from exc
+
+
+def _connect(address: str, timeout_s: float) -> Client:
+    from distributed import Client
+
+    started = time.monotonic()
+    kind = probe_scheduler(address, timeout_s)
+    if kind != "Scheduler":
+        raise ClusterError(f"{address} is a Dask {kind}, not a scheduler: give the scheduler's address")
+    try:
+        client = Client(address, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot connect to the Dask scheduler at {address}: {exc}") from exc
+    left = max(1.0, timeout_s - (time.monotonic() - started))
+    try:
+        client.wait_for_workers(1, timeout=left)
+    except (TimeoutError, OSError) as exc:
+        _close(client, None)
+        raise ClusterError(f"the Dask scheduler at {address} has no workers (waited {left:.0f} s)") from exc
+    return client
+
+
+def _close(client: Client | None, cluster: LocalCluster | None, *, fast: bool = False) -> None:
+    """Close what was opened, bounded in time and silently.
+
+    ``fast`` (after an error or Ctrl-C): a LocalCluster's workers are stopped at once;
+    closing it normally waits up to 4 s (0.8 of the nanny's 5 s) for running tasks.
+    """
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close(timeout=CLOSE_TIMEOUT_S)
+    if cluster is not None:
+        if fast:
+            with contextlib.suppress(Exception):
+                _stop_workers_now(cluster)
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=CLOSE_TIMEOUT_S)
+
+
+def _stop_workers_now(cluster: LocalCluster, grace_s: float = 0.25) -> None:
+    """Close every nanny with a short grace: its worker process is killed after 0.8 x ``grace_s``."""
+    import asyncio
+
+    nannies = list(cluster.workers.values())
+
+    async def stop_all() -> None:
+        await asyncio.gather(*(nanny.close(timeout=grace_s) for nanny in nannies), return_exceptions=True)
+
+    cluster.sync(stop_all)
+
+
+def settled(
+    cluster: Cluster, futures: Iterable[Future[T]], *, no_workers_timeout_s: float = NO_WORKERS_TIMEOUT_S
+) -> Iterator[set[Future[T]]]:
+    """The futures in batches as they finish (all those done by then), like ``concurrent.futures.wait``
+    in a loop; ClusterError when the cluster has had no worker for ``no_workers_timeout_s``.
+
+    Tasks with no worker to run on wait for ever (Dask's "no-worker" state): this stops
+    such a run instead. Futures may be added to ``futures`` (a set) between batches.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = futures if isinstance(futures, set) else set(futures)
+    idle_since: float | None = None
+    while pending:
+        done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        if done:
+            pending -= done
+            idle_since = None
+            yield done
+            continue
+        if cluster.workers() > 0:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > no_workers_timeout_s:
+            raise ClusterError(
+                f"the Dask cluster at {cluster.address} has had no workers for {no_workers_timeout_s:g} s"
+            )
+
+
+def cluster_failure(exc: BaseException, *, connected: bool = True) -> tuple[str, bool]:
+    """Why a cluster's task failed, in one line, and whether the run may go on with other articles.
+
+    KilledWorker: the article killed a worker each time it was tried (allowed-failures + 1
+    times): its own fault. A lost scheduler or a cancelled task: the run's; it stops.
+    ``connected``: whether the client still is (a lost scheduler cancels every task).
+    """
+    name = type(exc).__name__
+    if not connected and name in ("CancelledError", "FutureCancelledError"):
+        return "the connection to the Dask scheduler was lost", False
+    if name == "KilledWorker":
+        return f"it killed {getattr(exc, 'allowed_failures', 3) + 1} workers in a row (the engine crashed?)", True
+    if name == "FutureCancelledError" and getattr(exc, "reason", "") == "scheduler-connection-lost":
+        return "the connection to the Dask scheduler was lost", False
+    if name in ("CancelledError", "FutureCancelledError"):
+        return f"the cluster cancelled it ({getattr(exc, 'reason', '') or exc})", False
+    if name in ("CommClosedError", "StreamClosedError"):
+        return f"the connection to the cluster was lost ({exc})", False
+    return f"{type(exc).__name__}: {exc}", True

@@ -29,7 +29,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .folder import MIME_TYPES, Rendered, rendering_key
-from .markup import MAX_DESCRIPTION_BYTES, ascii_url, clean_text, hex_references, one_line, paragraphs_html
+from .markup import MAX_DESCRIPTION_BYTES, ascii_url, clean_text, hex_references, one_line
 from .models import Chapter, EpisodeRecord, FileKind
 from .podcast import PodcastSettings
 
@@ -149,15 +149,6 @@ def describe(record: EpisodeRecord, limit: int = MAX_DESCRIPTION_BYTES) -> str:
         kept -= 1
         text = build(summary, items[:kept], more=True)
     return text
-
-
-def content_html(record: EpisodeRecord) -> str:
-    """The article itself, for content:encoded: its paragraphs, then where it came from when that is a URL."""
-    out = paragraphs_html(record.body)
-    if _WEB.match(record.address):
-        url = html.escape(ascii_url(record.address))
-        out += f'<p>Source: <a href="{url}">{url}</a></p>'
-    return out
 
 
 class _ChannelExtension:
@@ -312,8 +303,9 @@ def _render_items(podcast: PodcastSettings, episodes: Sequence[EpisodeRecord]) -
         ext = fe.narrator
         fe.guid(record.guid, permalink=False)
         fe.pubDate(record.published_at.astimezone(UTC))
+        # No content:encoded: the article's full text (about 7 KB an item, most of a feed of
+        # thousands) is linked as the transcript, and apps download the whole feed at every check.
         fe.description(describe(record))
-        fe.content(content_html(record))
         if _WEB.match(record.address):
             fe.link(href=ascii_url(record.address))
         fe.enclosure(file_url(base, record.audio.name), str(record.audio.size_bytes), MIME_TYPES[FileKind.AUDIO])

@@ -162,7 +162,7 @@ class Rendered(Generic[T]):
 
     def get(self, episode_id: int, key: str) -> T | None:
         known = self.known.get(episode_id)
-        return known[1] if known is not None and known[0] == key else None
+        return known[1] if known is not None and known[0] == key and known[1] else None  # empty: not rendered
 
 
 class RenderedFor(Protocol):
@@ -204,12 +204,27 @@ def rendering_key(podcast: RenderedFor, record: EpisodeRecord) -> str:
     return key.hexdigest()
 
 
+def page_key(*parts: object) -> str:
+    """Everything an archive page is made of (its episodes' ids and revisions, its links, the podcast's
+    title...), with the code that renders it: the same key, the same page.
+
+    >>> page_key("episodes-1.html", ((1, 4), (2, 4))) == page_key("episodes-1.html", ((1, 4), (2, 5)))
+    False
+    """
+    return hashlib.sha256(f"{rendering_code()}\n{parts!r}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def renderings_to_keep(
     known: dict[int, tuple[str, bytes, str]],
     items: dict[int, tuple[str, bytes]],
     sections: dict[int, tuple[str, str]],
 ) -> dict[int, tuple[str, bytes, str]]:
-    """Library rows for the episodes whose feed item or page section was rendered anew."""
+    """Library rows for the episodes whose feed item or page section was rendered anew.
+
+    Both are kept under one key; when only one of them is made of the current things (an
+    episode on an archive page, beyond the feed's newest), the other is kept empty, and
+    rendered when it is needed.
+    """
     rows = {}
     for episode in items.keys() | sections.keys():
         before = known.get(episode, ("", b"", ""))
@@ -217,4 +232,8 @@ def renderings_to_keep(
         section_key, section = sections.get(episode) or (before[0], before[2])
         if key == section_key and item and section:  # both made of the same things
             rows[episode] = (key, item, section)
+        elif episode in sections:
+            rows[episode] = (section_key, b"", section)
+        elif item:
+            rows[episode] = (key, item, "")
     return rows

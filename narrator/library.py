@@ -33,7 +33,7 @@ import re
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -135,7 +135,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE claims ADD COLUMN files_stem TEXT NOT NULL DEFAULT ''",
         "CREATE TABLE garbage (name TEXT PRIMARY KEY)",
     ),
-    # 5: following sources (narrator follow, update). A source is a feed or a list of addresses, with
+    # 5: a podcast of many thousand episodes. Each episode's revision (the generation that last
+    # recorded it) tells which archive pages changed without reading the episodes; indexes make
+    # claiming, recording, the newest episodes and collecting garbage cost the same however many
+    # episodes there are.
+    (
+        "ALTER TABLE episodes ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX episodes_order ON episodes (published_at, id)",
+        "CREATE INDEX claims_source ON claims (source)",
+        "CREATE INDEX files_name ON files (name)",
+    ),
+    # 6: following sources (narrator follow, update). A source is a feed or a list of addresses, with
     # the options its articles are narrated with and the state of its last check (the validators of
     # the last version read whose every item was settled, for conditional requests; the last error);
     # source_items remembers every item seen in it by GUID, what became of it and the digest of what
@@ -441,6 +451,26 @@ class Library:
         rows = self._query("SELECT * FROM episodes ORDER BY published_at DESC, id DESC")
         return self._records(rows, every=True)
 
+    def newest(self, limit: int) -> tuple[EpisodeRecord, ...]:
+        """The newest ``limit`` episodes, newest first (what the feed and index.html list)."""
+        rows = self._query("SELECT * FROM episodes ORDER BY published_at DESC, id DESC LIMIT ?", (limit,))
+        return self._records(rows)
+
+    def order(self) -> tuple[tuple[int, int], ...]:
+        """Every episode's id and revision, oldest first: what the archive pages are laid out from,
+        without reading the episodes themselves (10,000 take a few milliseconds)."""
+        rows = self._query("SELECT id, revision FROM episodes ORDER BY published_at, id")
+        return tuple((int(episode), int(revision)) for episode, revision in rows)
+
+    def records(self, ids: Sequence[int]) -> tuple[EpisodeRecord, ...]:
+        """The episodes ``ids`` (in that order; ones removed meanwhile left out)."""
+        found: dict[int, EpisodeRecord] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on parameters is 999 in old builds
+            chunk = tuple(ids[start : start + 500])
+            rows = self._query(f"SELECT * FROM episodes WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((record.id, record) for record in self._records(rows))
+        return tuple(found[episode] for episode in ids if episode in found)
+
     def get(self, episode_id: int) -> EpisodeRecord | None:
         return self._one("SELECT * FROM episodes WHERE id = ?", (episode_id,))
 
@@ -498,9 +528,24 @@ class Library:
         with self.locked():
             self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def rendered(self) -> dict[int, tuple[str, bytes, str]]:
-        """Each episode's feed item and page section as last rendered: id -> (key, item XML, section HTML)."""
-        rows = self._query("SELECT episode_id, key, item, section FROM rendered")
+    def delete_meta(self, key: str) -> None:
+        with self.locked():
+            self._execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def rendered(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str, bytes, str]]:
+        """Each episode's feed item and page section as last rendered: id -> (key, item XML, section HTML);
+        of the episodes ``ids`` only, when given. An empty item or section was not rendered."""
+        if ids is None:
+            rows = self._query("SELECT episode_id, key, item, section FROM rendered")
+        else:
+            wanted, rows = list(ids), []
+            for start in range(0, len(wanted), 500):
+                chunk = tuple(wanted[start : start + 500])
+                rows += self._query(
+                    "SELECT episode_id, key, item, section FROM rendered"
+                    f" WHERE episode_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
         return {episode: (key, bytes(item), section) for episode, key, item, section in rows}
 
     def keep_rendered(self, rows: Mapping[int, tuple[str, bytes, str]]) -> None:
@@ -528,7 +573,7 @@ class Library:
             raise ValueError(f"not a file-name stem: {slug!r}")
         source = _source_key(source, text_hash)
         with self.locked():
-            self._drop_stale_claims()
+            self._drop_stale_claims(source=source)  # this source's only: the cost of a claim stays the same
             busy = self._query("SELECT pid FROM claims WHERE source = ? AND pid != ?", (source, os.getpid()))
             if busy:  # one run at a time narrates a source: the other one would make a second episode of it
                 return Claim(Action.BUSY, "", source, "", text_hash, build_key, busy_pid=int(busy[0][0]))
@@ -560,13 +605,15 @@ class Library:
     def _unchanged(self, record: EpisodeRecord, build_key: str) -> bool:
         return record.build_key == build_key and self.files_intact(record)
 
-    def release(self, claim: Claim) -> None:
-        """Give back a claim whose narration failed; its stem is free again, and whatever files
-        the run wrote go."""
-        if claim.action in (Action.NEW, Action.REPLACE):
+    def release(self, *claims: Claim) -> None:
+        """Give back claims whose narration failed or was stopped (in one transaction); their stems are
+        free again, and whatever files the run wrote for them go."""
+        given = [claim for claim in claims if claim.action in (Action.NEW, Action.REPLACE)]
+        if given:
             with self.locked():
-                self._execute("DELETE FROM claims WHERE stem = ? AND source = ?", (claim.stem, claim.source))
-                self._discard(_files_of(claim.files_stem))
+                for claim in given:
+                    self._execute("DELETE FROM claims WHERE stem = ? AND source = ?", (claim.stem, claim.source))
+                    self._discard(_files_of(claim.files_stem))
             self.collect_garbage()
 
     def record(
@@ -640,6 +687,10 @@ class Library:
             kept = {item.name for item in stored.values() if item is not None}
             self._discard(str(name) for (name,) in before if name not in kept)  # the rendition before
             self._bump_generation()
+            self._execute(
+                "UPDATE episodes SET revision = (SELECT value FROM meta WHERE key = ?) WHERE id = ?",
+                (GENERATION_KEY, episode_id),
+            )
             record = self.get(episode_id)
         assert record is not None
         return record
@@ -801,7 +852,12 @@ class Library:
         with self.locked():
             if not self.feed_is_current():
                 return ()
-            in_use = {str(row[0]) for row in self._query("SELECT name FROM files")}
+            in_use = {
+                str(row[0])  # only the garbage's names are looked up in the files (by their index)
+                for row in self._query(
+                    "SELECT name FROM garbage WHERE EXISTS (SELECT 1 FROM files WHERE files.name = garbage.name)"
+                )
+            }
             for (files_stem,) in self._query("SELECT files_stem FROM claims"):  # a live run is writing these
                 in_use.update(_files_of(str(files_stem)))
             deleted = []
@@ -870,21 +926,36 @@ class Library:
             raise LibraryError(f"cannot read ({exc.strerror or exc})", path) from exc
 
     def _free_stem(self, slug: str) -> str:
-        taken = {str(r[0]) for r in self._query("SELECT stem FROM episodes UNION SELECT stem FROM claims")}
+        """``slug``, or ``slug-2``, ``slug-3``... whichever no episode and no live claim has (each looked up
+        by its index, so a library of many episodes claims as fast as an empty one)."""
         stem, n = slug, 1
-        while stem in taken:
+        while self._query("SELECT 1 FROM episodes WHERE stem = ?", (stem,)) or self._claimed(stem):
             n += 1
             stem = f"{slug}-{n}"
         return stem
 
-    def _drop_stale_claims(self) -> None:
+    def _claimed(self, stem: str) -> bool:
+        """Whether a live run has claimed ``stem`` (a dead run's claim is dropped here)."""
+        rows = self._query("SELECT stem, pid, host, claimed_at, files_stem FROM claims WHERE stem = ?", (stem,))
+        return bool(rows) and not self._drop_if_stale(rows)
+
+    def _drop_stale_claims(self, *, source: str | None = None) -> None:
+        """Forget the claims of runs that died (of ``source``'s claims only, when given)."""
+        sql = "SELECT stem, pid, host, claimed_at, files_stem FROM claims"
+        self._drop_if_stale(self._query(sql + " WHERE source = ?", (source,)) if source else self._query(sql))
+
+    def _drop_if_stale(self, rows: Iterable[sqlite3.Row]) -> bool:
+        """Drop the claims among ``rows`` whose run died (their files become garbage); whether all were."""
         host = socket.gethostname()
         expired = _iso(_now() - CLAIM_LIFETIME)
-        rows = self._query("SELECT stem, pid, host, claimed_at, files_stem FROM claims")
+        every = True
         for stem, pid, claim_host, claimed_at, files_stem in rows:
             if claimed_at < expired or (claim_host == host and not pid_alive(int(pid))):
                 self._execute("DELETE FROM claims WHERE stem = ?", (stem,))
                 self._discard(_files_of(files_stem))
+            else:
+                every = False
+        return every
 
     def _one(self, sql: str, params: tuple[object, ...]) -> EpisodeRecord | None:
         records = self._records(self._query(sql, params))

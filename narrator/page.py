@@ -24,9 +24,10 @@ import base64
 import hashlib
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from .folder import FEED_NAME, Rendered, rendering_key
+from .folder import FEED_NAME, PAGE_NAME, Rendered, rendering_key
 from .markup import ascii_url, clean_text, one_line, paragraphs_html
 from .models import Chapter, EpisodeRecord
 from .podcast import PodcastSettings
@@ -424,40 +425,101 @@ def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
     return "\n".join(parts)
 
 
+#: How many episodes a page lists: index.html the newest, each archive page (``archive_plan``) as
+#: many of the older ones, counted from the first episode, so a full archive page never changes.
+PAGE_EPISODES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePage:
+    """One page of older episodes, as ``archive_plan`` lays them out."""
+
+    number: int
+    """Counted from 1, the page of the podcast's first episodes."""
+    episodes: tuple[int, ...]
+    """Its episodes' ids, oldest first."""
+    first: int
+    """The place of its oldest episode among all, counted from 1 (the podcast's first episode)."""
+    older: str
+    """The page of the episodes before these ("" for the first page)."""
+    newer: str
+    """The page of the episodes after these: the next archive page, or index.html."""
+
+    @property
+    def name(self) -> str:
+        return archive_name(self.number)
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.episodes) - 1
+
+
+def archive_name(number: int) -> str:
+    """The file name of archive page ``number``.
+
+    >>> archive_name(3)
+    'episodes-3.html'
+    """
+    return f"episodes-{number}.html"
+
+
+def archive_plan(ids: Sequence[int], per_page: int = PAGE_EPISODES) -> tuple[ArchivePage, ...]:
+    """The archive pages for a podcast whose episodes are ``ids``, oldest first: every episode that
+    index.html (the newest ``per_page``) does not list, ``per_page`` to a page from the first episode.
+
+    A new episode moves one from index.html to the last archive page, so only that page changes.
+
+    >>> [(p.name, p.episodes, p.older, p.newer) for p in archive_plan(range(1, 8), per_page=3)]
+    [('episodes-1.html', (1, 2, 3), '', 'episodes-2.html'), ('episodes-2.html', (4,), 'episodes-1.html', 'index.html')]
+    """
+    older = list(ids)[: max(0, len(ids) - per_page)]
+    count = -(-len(older) // per_page)
+    return tuple(
+        ArchivePage(
+            number=n,
+            episodes=tuple(older[(n - 1) * per_page : n * per_page]),
+            first=(n - 1) * per_page + 1,
+            older=archive_name(n - 1) if n > 1 else "",
+            newer=archive_name(n + 1) if n < count else PAGE_NAME,
+        )
+        for n in range(1, count + 1)
+    )
+
+
+def _pages_nav(older: str, newer: str) -> str:
+    """Links to the pages of older and newer episodes (rel=prev/next: the archive reads oldest first)."""
+    links = []
+    if newer:
+        label = "Newest episodes" if newer == PAGE_NAME else "Newer episodes"
+        links.append(f'<a href="{href(newer)}" rel="next">{label}</a>')
+    if older:
+        links.append(f'<a href="{href(older)}" rel="prev">Older episodes</a>')
+    if not links:
+        return ""
+    return f'<nav class="pages" aria-label="More episodes"><p>{" · ".join(links)}</p></nav>\n'
+
+
 def render_page(
     podcast: PodcastSettings,
     episodes: Sequence[EpisodeRecord],
     *,
     cover_name: str,
     sections: Rendered[str] | None = None,
+    older: str = "",
 ) -> str:
     """index.html for ``podcast`` and ``episodes`` (in the order given, newest first), as text.
 
     ``cover_name`` is the podcast's cover in the folder. Pure: the same arguments
     give the same page. With ``sections``, an episode's section rendered before
     from the same things is used again (1,000 episodes: 0.4 s to render, 0.1 s
-    to reuse), and what is rendered is added to ``sections.fresh``.
+    to reuse), and what is rendered is added to ``sections.fresh``. ``older`` is
+    the archive page of the episodes before these, when there is one.
     """
     title = one_line(podcast.title)
     description = paragraphs_html(podcast.description)
     author = f'<p class="author">by {escape(one_line(podcast.author))}</p>' if podcast.author.strip() else ""
     body = "\n".join(_section(record, podcast, sections) for record in episodes) or "<p>No episodes yet.</p>"
-    return f"""<!doctype html>
-<html lang="{escape(podcast.language)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
-<title>{escape(title)}</title>
-<meta name="description" content="{escape(one_line(podcast.description))}">
-<meta name="generator" content="narrator">
-<link rel="alternate" type="application/rss+xml" title="{escape(title)}" href="{href(FEED_NAME)}">
-<link rel="icon" href="data:,">
-<style>{_STYLE}</style>
-</head>
-<body>
-<a class="skip" href="#episodes">Skip to the episodes</a>
-<header class="show">
+    header = f"""<header class="show">
 <img class="cover" src="{href(cover_name)}" alt="" width="160" height="160">
 <div>
 <h1>{escape(title)}</h1>
@@ -469,9 +531,69 @@ def render_page(
 <button type="button" id="copy-feed" hidden>Copy</button></div>
 <p id="copy-status" class="visually-hidden" role="status"></p></div>
 </div>
-</header>
+</header>"""
+    return _document(
+        podcast,
+        title=title,
+        description=one_line(podcast.description),
+        header=header,
+        heading="Episodes",
+        body=body + ("\n" + _pages_nav(older, "").rstrip("\n") if older else ""),
+    )
+
+
+def render_archive_page(
+    podcast: PodcastSettings,
+    page: ArchivePage,
+    episodes: Sequence[EpisodeRecord],
+    *,
+    cover_name: str,
+    sections: Rendered[str] | None = None,
+) -> str:
+    """An archive page: ``page``'s episodes (their records, in ``page.episodes``' order), newest first, with
+    links to the pages of older and newer episodes and back to index.html. Pure, as ``render_page``."""
+    title = one_line(podcast.title)
+    span = f"Episodes {page.first}–{page.last}" if page.last > page.first else f"Episode {page.first}"
+    body = "\n".join(_section(record, podcast, sections) for record in reversed(episodes))
+    header = f"""<header class="show">
+<img class="cover" src="{href(cover_name)}" alt="" width="160" height="160">
+<div>
+<h1>{escape(title)}</h1>
+<p class="subscribe"><a href="{href(PAGE_NAME)}">The newest episodes</a> ·
+<a href="{href(FEED_NAME)}" type="application/rss+xml">podcast feed (RSS)</a></p>
+</div>
+</header>"""
+    nav = _pages_nav(page.older, page.newer)
+    return _document(
+        podcast,
+        title=f"{title}: {span.lower()}",
+        description=f"{span} of {title}, the oldest counted first.",
+        header=header,
+        heading=f"{span}, the oldest counted first",
+        body=nav + body + "\n" + nav.rstrip("\n"),
+    )
+
+
+def _document(podcast: PodcastSettings, *, title: str, description: str, header: str, heading: str, body: str) -> str:
+    """The page around its episodes: head, policy, style, the header, the list, the script."""
+    return f"""<!doctype html>
+<html lang="{escape(podcast.language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<title>{escape(title)}</title>
+<meta name="description" content="{escape(description)}">
+<meta name="generator" content="narrator">
+<link rel="alternate" type="application/rss+xml" title="{escape(one_line(podcast.title))}" href="{href(FEED_NAME)}">
+<link rel="icon" href="data:,">
+<style>{_STYLE}</style>
+</head>
+<body>
+<a class="skip" href="#episodes">Skip to the episodes</a>
+{header}
 <main id="episodes">
-<h2>Episodes</h2>
+<h2>{escape(heading)}</h2>
 {body}
 </main>
 <script>{_SCRIPT}</script>

@@ -12,6 +12,7 @@ untouched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -19,27 +20,35 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import EngineUnavailable, InputError, NarratorError, OutputError, SynthesisError
 from .folder import FEED_NAME, episode_files, staging
-from .models import Article, Clip, Episode, Script, Timeline
+from .models import Article, Clip, Episode, Script
 from .readers import STDIN, is_url
 from .settings import Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from types import TracebackType
 
     from .cover import Cover
+    from .executor import Cluster
+    from .language import InstalledVoices
     from .lexicon import Lexicon
     from .library import Claim, Library
+    from .page import ArchivePage
     from .podcast import PodcastSettings
+    from .remote import ArticleJob, RemoteEpisode
     from .synth import Synthesizer, Workers
     from .tagging import Tags
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,9 @@ class Progress:
     finish: Callable[[], None] = lambda: None
     note: Callable[[str], None] = lambda message: None
     """Something the user should know that is not an error."""
+    articles: Callable[[str, int, int], None] = lambda label, done, total: None
+    """A run that narrates several articles at once (on a cluster): its label, how many of its
+    articles are done and how many there are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +146,7 @@ def publish(
     and closed. With ``keep_base_url`` (--base-url was given), the base URL is
     kept in podcast.toml: it says where the folder is published.
     """
-    from .library import Action, open_library
+    from .library import open_library
     from .podcast import PodcastSettings
 
     out = settings.output_dir
@@ -154,40 +166,254 @@ def publish(
                 progress.note(note)
         if owner_missing(podcast):
             progress.note(owner_missing(podcast))
-        narrated = False
         with open_library(out) as library:
             repair(out, podcast, library, cover=narrator.cover)
-            for step in steps:
-                claim = library.claim(
-                    step.article.key or step.article.source,
-                    slug=slugify(source_stem(step.article)),
-                    text_hash=step.article.text_hash,
-                    build_key=step.build_key,
-                    as_new=as_new,
-                )
-                if claim.action is Action.REUSE and claim.existing is not None:
-                    old = claim.existing
-                    yield Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
-                    continue
-                if claim.action is Action.BUSY:
-                    reason = f"another narrator run (process {claim.busy_pid}) is narrating it now"
-                    yield Skipped(step.article.source, reason)
-                    continue
-                try:
-                    episode = narrate_claimed(narrator, library, claim, step, progress)
-                except ARTICLE_ERRORS as exc:
-                    progress.finish()
-                    yield Failed(step.article.source, naming(exc, step.article.source))
-                    continue
-                record(library, claim, episode)
-                render(out, podcast, library, cover=narrator.cover)
-                narrated = True
-                t = episode.timeline
-                yield Published(
-                    episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False
-                )
+            if settings.cluster:
+                narrated = yield from narrate_on_cluster(narrator, library, podcast, steps, progress, as_new=as_new)
+            else:
+                narrated = yield from narrate_here(narrator, library, podcast, steps, progress, as_new=as_new)
             if not narrated and not (out / FEED_NAME).exists():
                 render(out, podcast, library, cover=narrator.cover)
+
+
+def claim_step(library: Library, step: Step, *, as_new: bool) -> Claim:
+    """Claim the article of ``step`` in the library: what to do with it, and the stem its files take."""
+    return library.claim(
+        step.article.key or step.article.source,
+        slug=slugify(source_stem(step.article)),
+        text_hash=step.article.text_hash,
+        build_key=step.build_key,
+        as_new=as_new,
+    )
+
+
+def unclaimed(claim: Claim, step: Step, out: Path) -> Published | Skipped | None:
+    """What becomes of an article the library says not to narrate (unchanged, or another run's); None
+    when it is to be narrated."""
+    from .library import Action
+
+    if claim.action is Action.REUSE and claim.existing is not None:
+        old = claim.existing
+        return Published(out / old.audio.name, old.duration_ms, len(old.chapters), 0, None, reused=True)
+    if claim.action is Action.BUSY:
+        return Skipped(step.article.source, f"another narrator run (process {claim.busy_pid}) is narrating it now")
+    return None
+
+
+def published(episode: Episode) -> Published:
+    t = episode.timeline
+    return Published(episode.files.mp3, t.duration_ms, len(t.chapters), len(t.cues), t.loudness.integrated_lufs, False)
+
+
+def narrate_here(
+    narrator: Narrator,
+    library: Library,
+    podcast: PodcastSettings,
+    steps: Sequence[Step],
+    progress: Progress,
+    *,
+    as_new: bool,
+) -> Generator[Published | Skipped | Failed, None, bool]:
+    """Narrate the articles one after the other, each sentence by sentence on the local worker
+    processes; the feed and the page are rendered after each. Returns whether any was narrated."""
+    out = narrator.settings.output_dir
+    narrated = False
+    for step in steps:
+        claim = claim_step(library, step, as_new=as_new)
+        settled_already = unclaimed(claim, step, out)
+        if settled_already is not None:
+            yield settled_already
+            continue
+        try:
+            episode = narrate_claimed(narrator, library, claim, step, progress)
+        except ARTICLE_ERRORS as exc:
+            progress.finish()
+            yield Failed(step.article.source, naming(exc, step.article.source))
+            continue
+        record(library, claim, episode)
+        render(out, podcast, library, cover=narrator.cover)
+        narrated = True
+        yield published(episode)
+    return narrated
+
+
+def narrate_on_cluster(
+    narrator: Narrator,
+    library: Library,
+    podcast: PodcastSettings,
+    steps: Sequence[Step],
+    progress: Progress,
+    *,
+    as_new: bool,
+) -> Generator[Published | Skipped | Failed, None, bool]:
+    """Narrate the articles on the cluster's workers, a whole article each, several at once.
+
+    Every article is claimed first (in one transaction), so the stems are reserved
+    before any work; then each is sent as an ``ArticleJob``, a bounded number at a
+    time (the scheduler keeps what it has not started, and the results come back
+    here). As results come in, this process, the only writer of the folder, puts
+    each episode's files in place, records them and renders the feed and the page
+    (once for all the results that came in together). An article that fails for a
+    reason of its own is given back as Failed and its claim released; the others go
+    on. On Ctrl-C, or when the cluster is lost, every unfinished claim is released
+    and the unfinished work cancelled: the folder keeps what was recorded.
+    """
+    from collections import deque
+
+    from .executor import settled
+    from .remote import narrate_article
+
+    out = narrator.settings.output_dir
+    todo: deque[tuple[Step, Claim]] = deque()
+    with library.locked():  # one transaction (and one write to the disk) for every claim
+        claims = [(step, claim_step(library, step, as_new=as_new)) for step in steps]
+    for step, claim in claims:
+        settled_already = unclaimed(claim, step, out)
+        if settled_already is not None:
+            yield settled_already
+        else:
+            todo.append((step, claim))
+    if not todo:
+        return False
+    total, done, narrated = len(todo), 0, False
+    running: dict[Future[RemoteEpisode], tuple[Step, Claim]] = {}
+    try:
+        cluster = narrator.cluster
+        note = crowded_workers(cluster)
+        if note:
+            progress.note(note)
+
+        def top_up() -> None:
+            # A few articles per worker: enough that none waits for the next, while the scheduler holds
+            # a bounded number of scripts and covers however many articles the run has.
+            room = max(4, 2 * cluster.workers()) - len(running)
+            while todo and room > 0:
+                step, claim = todo.popleft()
+                future = cluster.executor.submit(narrate_article, narrator.job(step, claim))
+                running[future] = (step, claim)
+                waiting.add(future)
+                room -= 1
+
+        waiting: set[Future[RemoteEpisode]] = set()
+        top_up()
+        progress.articles(cluster.label(), 0, total)
+        for finished in settled(cluster, waiting):
+            outcomes: list[Published | Failed] = []
+            recorded: list[Episode] = []
+            for future in finished:
+                step, claim = running[future]  # until it is settled: released if this run stops now
+                outcome = received(future, step, claim, library, out, cluster)
+                if isinstance(outcome, Failed):
+                    library.release(claim)
+                    outcomes.append(outcome)
+                else:
+                    recorded.append(outcome)
+                del running[future]
+            for episode in recorded:
+                outcomes.append(published(episode))
+            if recorded:
+                render(out, podcast, library, cover=narrator.cover)
+                narrated = True
+            done += len(finished)
+            progress.articles(cluster.label(), done, total)
+            yield from outcomes
+            top_up()
+    except BaseException:
+        library.release(*(claim for _step, claim in (*running.values(), *todo)))
+        raise
+    return narrated
+
+
+def received(
+    future: Future[RemoteEpisode], step: Step, claim: Claim, library: Library, out: Path, cluster: Cluster
+) -> Episode | Failed:
+    """A worker's result for ``step``: its files put in place and recorded, or why the article failed.
+
+    A reason of the article's own (its text, its engine's failure, a worker it crashed
+    each time it was tried) is Failed; a lost scheduler stops the run (ClusterError).
+    """
+    from .errors import ClusterError
+    from .executor import cluster_failure
+
+    source = step.article.source
+    try:
+        remote = future.result()
+    except ClusterError:
+        raise
+    except NarratorError as exc:  # raised on the worker, about this article
+        return Failed(source, naming(exc, source))
+    except Exception as exc:
+        reason, go_on = cluster_failure(exc, connected=cluster.connected())
+        if not go_on:
+            raise ClusterError(f"{reason} ({cluster.address})") from exc
+        return Failed(source, SynthesisError(f"could not be narrated on the cluster: {reason}", source))
+    episode = place_remote(remote, step.article, out)
+    record(library, claim, episode)
+    return episode
+
+
+def place_remote(remote: RemoteEpisode, article: Article, out: Path) -> Episode:
+    """Put a worker's episode files in place in ``out``: written from the bytes it sent, or renamed from
+    the staging folder it left in the shared folder; captions first, the MP3 last."""
+    import shutil
+
+    from .episode import move_episode
+
+    final = episode_files(out, remote.stem)
+    try:
+        if remote.staged:
+            staged = out / Path(remote.staged).name  # the workers' path to the folder need not be ours
+            if not staged.is_dir():
+                raise OutputError(
+                    f"the workers left the episode in {remote.staged}, which is not in this folder:"
+                    " --shared-output must be the output folder as the workers see it",
+                    out,
+                )
+            try:
+                move_episode(staged, out, remote.stem)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)
+        else:
+            with staging(out) as work:
+                for name, data in remote.files:
+                    (work / name).write_bytes(data)
+                move_episode(work, out, remote.stem)
+    except OSError as exc:  # the disk is full, or failing: one line, and the folder as it was
+        raise OutputError(f"cannot write the episode's files ({exc.strerror or exc})", out) from exc
+    return Episode(article=article, files=final, timeline=remote.timeline, size_bytes=final.mp3.stat().st_size)
+
+
+def crowded_workers(cluster: Cluster) -> str:
+    """What to say when a worker runs several threads (its articles then take turns with its one engine)."""
+    threads = max(cluster.threads(), default=1)
+    if threads <= 1:
+        return ""
+    return (
+        f"a worker of the cluster runs {threads} threads, which take turns with its one engine;"
+        " start workers with `dask worker --nthreads 1 --nworkers N`"
+    )
+
+
+def cluster_result(future: Future[T], cluster: Cluster, doing: str) -> T:
+    """The result of a task the run needs before it can go on (the workers' voices), or ClusterError."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from .errors import ClusterError
+    from .executor import cluster_failure
+
+    try:
+        return future.result(timeout=CLUSTER_ANSWER_S)
+    except FutureTimeout:
+        raise ClusterError(f"the cluster's workers did not {doing} within {CLUSTER_ANSWER_S:g} s") from None
+    except NarratorError:
+        raise
+    except Exception as exc:
+        reason, _ = cluster_failure(exc)
+        raise ClusterError(f"the cluster's workers could not {doing}: {reason}") from exc
+
+
+#: How long the run waits for an answer it needs from the cluster before it starts (the voices).
+CLUSTER_ANSWER_S = 120.0
 
 
 def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> list[Step | Failed]:
@@ -211,7 +437,7 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     check_room(waiting, settings)
     todo = {id(article) for article in waiting}
     if todo:
-        narrator.synthesizer.warm_up()  # engines start while the articles are segmented
+        narrator.warm_up()  # engines start while the articles are segmented
     else:
         narrator.stop_early_workers()  # nothing to narrate: engines started early stop now, not at the end
     steps: list[Step | Failed] = []
@@ -225,7 +451,7 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
             steps.append(Failed(article.source, naming(exc, article.source)))
             continue
         if script is not None:
-            narrator.synthesizer.voices()  # an engine that cannot list its voices stops the run here
+            narrator.installed_voices()  # an engine that cannot list its voices stops the run here
             try:
                 narrator.voice_for(article)
             except EngineUnavailable as exc:  # no installed voice speaks its language
@@ -236,7 +462,8 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     if first is not None and first.script is not None:
         from .warmup import preload
 
-        narrator.start(first.article, first.script)
+        if not settings.cluster:  # a cluster's workers start on the articles once they are claimed
+            narrator.start(first.article, first.script)
         preload()
     return steps
 
@@ -381,13 +608,15 @@ def render(
 ) -> Path:
     """Rebuild OUTPUT/feed.xml and the listening page OUTPUT/index.html from the library; return the feed's path.
 
-    The cover is put in place first; then the feed and the page are rendered and
-    renamed into place inside the library's write lock, so of two runs finishing
-    together the later one writes a feed with both episodes. The page is
-    rendered in a forked child beside the feed: for a large library they take
-    about as long each (1,000 episodes: 0.3 s apiece), both pure Python. Each
-    episode's renderings are kept in the library, so a rebuild renders only
-    what changed.
+    The feed lists the newest ``podcast.feed_episodes`` episodes, index.html the newest
+    PAGE_EPISODES; the older ones are on archive pages (``page.archive_plan``), of which
+    only those whose episodes changed are written again (a new episode changes the last).
+    The cover is put in place first; then everything is rendered and renamed into place
+    inside the library's write lock, so of two runs finishing together the later one
+    writes a feed with both episodes. index.html is rendered in a forked child beside the
+    feed, both pure Python. Each episode's renderings are kept in the library, so a
+    rebuild renders only what changed; what a render reads and writes does not grow
+    with the podcast.
     """
     import marshal
 
@@ -395,7 +624,7 @@ def render(
     from .executor import aside
     from .feed import render_feed
     from .folder import PAGE_NAME, Rendered, renderings_to_keep, write_atomic
-    from .page import render_page
+    from .page import PAGE_EPISODES, archive_plan, render_page
 
     if cover is None:  # not put in place by this run already
         cover = publish_cover(output_dir, image=podcast.cover, title=podcast.title)
@@ -404,15 +633,20 @@ def render(
     with library.locked():
         generation = library.generation
         guid = feed_guid(podcast, library)
-        episodes = library.episodes()
+        order = library.order()
+        limit = podcast.feed_episodes or len(order)
+        newest = library.newest(max(limit, PAGE_EPISODES))
+        archive = archive_plan([episode for episode, _revision in order])
+        on_page = newest[:PAGE_EPISODES]
+        older = archive[-1].name if archive else ""
 
-        known = library.rendered()
+        known = library.rendered(record.id for record in newest)
         sections = Rendered({episode: (key, section) for episode, (key, _, section) in known.items()})
 
         # The child only renders: this process writes, under the library's lock (a child that
         # outlived a killed run must not write a page after it).
         def page() -> bytes:
-            text = render_page(podcast, episodes, cover_name=cover_name, sections=sections)
+            text = render_page(podcast, on_page, cover_name=cover_name, sections=sections, older=older)
             return marshal.dumps((text.encode(), sections.fresh))
 
         finish_page = aside(page)
@@ -420,12 +654,13 @@ def render(
         try:
             data = render_feed(
                 podcast,
-                episodes,
+                newest[:limit],
                 cover_name=cover_name,
                 guid=guid,
                 build_date=now or datetime.now(UTC).replace(microsecond=0),
                 items=items,
             )
+            archived = render_archive(output_dir, podcast, library, archive, dict(order), cover_name)
         except BaseException:
             finish_page()  # the child is let finish, not left behind
             raise
@@ -437,9 +672,69 @@ def render(
         write_atomic(page_path, page_bytes)
         write_atomic(path, data)
         library.rendered_from(generation, rendered_with(podcast))
-        library.keep_rendered(renderings_to_keep(known, items.fresh, fresh_sections))
+        fresh: dict[int, tuple[str, str]] = {**fresh_sections, **archived}
+        library.keep_rendered(
+            renderings_to_keep(library.rendered(items.fresh.keys() | fresh.keys()), items.fresh, fresh)
+        )
+        drop_archive_pages(output_dir, library, len(archive))
     library.collect_garbage()  # the files that the feed named before and no longer does
     return path
+
+
+#: Library meta keys: how many archive pages there are, and what each was rendered from.
+ARCHIVE_PAGES_KEY = "archive_pages"
+ARCHIVE_KEY_PREFIX = "page:"
+
+
+def render_archive(
+    output_dir: Path,
+    podcast: PodcastSettings,
+    library: Library,
+    archive: Sequence[ArchivePage],
+    revisions: dict[int, int],
+    cover_name: str,
+) -> dict[int, tuple[str, str]]:
+    """Write the archive pages whose episodes or links changed since they were written (read a page
+    at a time); returns the page sections rendered anew."""
+    from .folder import Rendered, page_key, write_atomic
+    from .page import render_archive_page
+
+    fresh: dict[int, tuple[str, str]] = {}
+    for page in archive:
+        key = page_key(
+            podcast.base_url,
+            podcast.language,
+            podcast.title,
+            cover_name,
+            page.name,
+            page.first,
+            page.older,
+            page.newer,
+            tuple((episode, revisions[episode]) for episode in page.episodes),
+        )
+        if library.get_meta(ARCHIVE_KEY_PREFIX + page.name) == key and (output_dir / page.name).is_file():
+            continue
+        known = library.rendered(page.episodes)
+        sections = Rendered({episode: (k, section) for episode, (k, _, section) in known.items()})
+        records = library.records(page.episodes)
+        html = render_archive_page(podcast, page, records, cover_name=cover_name, sections=sections)
+        write_atomic(output_dir / page.name, html.encode())
+        library.set_meta(ARCHIVE_KEY_PREFIX + page.name, key)
+        fresh.update(sections.fresh)
+    return fresh
+
+
+def drop_archive_pages(output_dir: Path, library: Library, count: int) -> None:
+    """Delete the archive pages past ``count`` (episodes were removed), now that nothing links to them."""
+    from .page import archive_name
+
+    before = int(library.get_meta(ARCHIVE_PAGES_KEY) or 0)
+    for number in range(count + 1, before + 1):
+        name = archive_name(number)
+        (output_dir / name).unlink(missing_ok=True)
+        library.delete_meta(ARCHIVE_KEY_PREFIX + name)
+    if before != count:
+        library.set_meta(ARCHIVE_PAGES_KEY, str(count))
 
 
 def rendered_with(podcast: PodcastSettings) -> str:
@@ -517,17 +812,56 @@ class Narrator:
         self._synthesizer: Synthesizer | None = None
         self._started: tuple[Article, Iterator[Clip]] | None = None
         self._progress = Progress()
+        self._cluster: Cluster | None = None
+        self._cluster_voices: InstalledVoices | None = None
+        self._closing = contextlib.ExitStack()
 
     def __enter__(self) -> Narrator:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        if self._synthesizer is not None:
-            if exc_type is None:
-                self._synthesizer.close()
-            else:  # the run is ending on an error: stopped at once, not waited for (an engine may be stuck)
-                self._synthesizer.kill()
-        self.stop_early_workers()
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            if self._synthesizer is not None:
+                if kind is None:
+                    self._synthesizer.close()
+                else:  # the run is ending on an error: stopped at once, not waited for (an engine may be stuck)
+                    self._synthesizer.kill()
+            self.stop_early_workers()
+        finally:
+            self._closing.__exit__(kind, error, trace)  # the cluster: cancelled at once after an error or Ctrl-C
+
+    @property
+    def cluster(self) -> Cluster:
+        """The Dask cluster that narrates this run's articles (``settings.cluster``), reached on first use."""
+        if self._cluster is None:
+            from .executor import open_cluster
+
+            s = self.settings
+            self._cluster = self._closing.enter_context(open_cluster(s.cluster, connect_timeout_s=s.cluster_timeout_s))
+        return self._cluster
+
+    def warm_up(self) -> None:
+        """Get the engines ready while the articles are segmented: the local ones, or the cluster."""
+        if self.settings.cluster:
+            _ = self.cluster
+        else:
+            self.synthesizer.warm_up()
+
+    def installed_voices(self) -> InstalledVoices:
+        """The engine's voices as the processes that speak list them: the local workers, or the cluster's."""
+        from .language import InstalledVoices, voices_of
+
+        if not self.settings.cluster:
+            return voices_of(self.synthesizer)
+        if self._cluster_voices is None:
+            from .remote import describe_engine
+
+            future = self.cluster.executor.submit(describe_engine, self.settings.engine)
+            voices, default, _version = cluster_result(future, self.cluster, "list the engine's voices")
+            self._cluster_voices = InstalledVoices(voices=voices, default=default)
+        return self._cluster_voices
 
     def stop_early_workers(self) -> None:
         """Stop engines started early that no synthesizer took on."""
@@ -564,9 +898,9 @@ class Narrator:
         voice it was given, so a German article followed by an English one in the
         same run must name the English voice.
         """
-        from .language import check_voice, choose_voice, other_engines, voices_of
+        from .language import check_voice, choose_voice, other_engines
 
-        installed = voices_of(self.synthesizer)
+        installed = self.installed_voices()
         if self.settings.voice:
             return check_voice(self.settings.voice, installed)
         # The other engines are asked for their voices only to say, when none here speaks it, which does.
@@ -635,11 +969,7 @@ class Narrator:
         started, self._started = self._started, None
         clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
         progress.start(article.title, len(script.sentences()))
-        # Imported only now, while the engines work.
-        from .assemble import Pauses, assemble
-        from .captions import render_chapters_json, render_srt, render_vtt
-        from .encode import StreamEncoder
-        from .tagging import write_tags
+        from .episode import move_episode, write_episode  # imported only now, while the engines work
         from .warmup import return_freed_memory
 
         return_freed_memory()
@@ -647,52 +977,52 @@ class Narrator:
         final = episode_files(output_dir, stem)
         try:
             with staging(output_dir) as work:
-                spool_path = work / "episode.raw"
-                staged = episode_files(work, stem)
-                with (
-                    spool_path.open("wb") as spool,
-                    StreamEncoder(
-                        spool_path, staged.mp3, bitrate_kbps=settings.bitrate_kbps, jobs=settings.jobs
-                    ) as encoder,
-                ):
-                    # Cues spoken one by one each end like a sentence already: no breath added between them.
-                    pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
-                    try:
-                        assembly = assemble(script, clips, spool, encoder, pauses)
-                    except BaseException:
-                        close = getattr(clips, "close", None)
-                        if close is not None:
-                            close()  # the engines stop on what they were given
-                        raise
-                    progress.finish()
-                    encoded = encoder.finish(samples=assembly.samples)
-                spool_path.unlink()
-                timeline = assembly.timeline(encoded)
-                try:
-                    write_tags(staged.mp3, self._tags(article, script, timeline))
-                except OutputError as exc:  # named as the user will know it, not by its staged name
-                    raise OutputError(exc.reason, final.mp3) from exc
-                notes = [f"Not read: {what}" for what in article.skipped]
-                staged.vtt.write_text(render_vtt(timeline.cues, notes), encoding="utf-8")
-                staged.srt.write_text(render_srt(timeline.cues), encoding="utf-8")
-                staged.chapters_json.write_text(
-                    render_chapters_json(
-                        timeline.chapters,
-                        title=article.title,
-                        author=article.byline,
-                        podcast_name=self.album,
-                        file_name=final.mp3.name,
-                    ),
-                    encoding="utf-8",
+                timeline = write_episode(
+                    work,
+                    stem,
+                    article,
+                    script,
+                    clips,
+                    tags=lambda: self.tags(article, script),
+                    bitrate_kbps=settings.bitrate_kbps,
+                    jobs=settings.jobs,
+                    cue_by_cue=self.speaks_cue_by_cue,
+                    mp3_name=final.mp3,
+                    assembled=progress.finish,
                 )
-                # Captions and chapters first, the MP3 last: a reader who sees the new MP3 finds its captions.
-                for (_kind, staged_path), (_, final_path) in zip(staged.paths(), final.paths(), strict=True):
-                    os.replace(staged_path, final_path)
+                move_episode(work, output_dir, stem)
         except OSError as exc:  # the disk is full, or failing: one line, and the folder as it was
             raise OutputError(f"cannot write the episode's files ({exc.strerror or exc})", output_dir) from exc
         return Episode(article=article, files=final, timeline=timeline, size_bytes=final.mp3.stat().st_size)
 
-    def _tags(self, article: Article, script: Script, timeline: Timeline) -> Tags:
+    def job(self, step: Step, claim: Claim) -> ArticleJob:
+        """What a cluster's worker needs to narrate the claimed article of ``step``, and nothing else."""
+        from . import __version__
+        from .remote import ArticleJob
+        from .synth import Voicing
+
+        s = self.settings
+        assert step.script is not None
+        return ArticleJob(
+            article=step.article,
+            script=step.script,
+            stem=claim.files_stem,
+            voicing=Voicing(engine=s.engine, voice=self.voice_for(step.article), rate=s.rate_wpm),
+            tags=self.tags(step.article, step.script),
+            bitrate_kbps=s.bitrate_kbps,
+            encoders=s.jobs,
+            cue_by_cue=self.speaks_cue_by_cue,
+            use_cache=s.cache_dir is not None,
+            cache_dir=str(s.worker_cache_dir or ""),
+            cache_max_bytes=s.cache_max_bytes,
+            timeout_s=s.timeout_s,
+            version=__version__,
+            shared_output=str(s.shared_output or ""),
+            client_pid=os.getpid(),
+        )
+
+    def tags(self, article: Article, script: Script) -> Tags:
+        """What the episode's ID3 tag says; its chapters are filled in once the audio is made."""
         from .tagging import Tags, language_code
 
         body = "\n\n".join(
@@ -710,7 +1040,7 @@ class Narrator:
             language=language_code(article.language),
             comment=f"Narrated by narrator from {source_label(article.source)}",
             lyrics=body,
-            chapters=timeline.chapters,
+            chapters=(),
             cover=self.cover.data if self.cover else None,
             cover_mime=self.cover.mime if self.cover else "image/jpeg",
         )

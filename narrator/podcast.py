@@ -58,6 +58,10 @@ APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
 }  # fmt: skip
 
+#: How many episodes the feed lists by default: podcast apps fetch the whole feed on every check
+#: (hourly, for many), and hosts cap it likewise (300 is a common cap).
+DEFAULT_FEED_EPISODES = 300
+
 #: The sides a cover may have, in pixels (Apple Podcasts).
 MIN_COVER_SIDE, MAX_COVER_SIDE = 1400, 3000
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -96,6 +100,11 @@ class PodcastSettings:
     """podcast:locked: True asks other platforms not to import the feed."""
     guid: str = ""
     """podcast:guid; empty means derived from the feed URL once and kept in the library."""
+    feed_episodes: int = DEFAULT_FEED_EPISODES
+    """How many of the newest episodes feed.xml lists (0: every one); the page and the library keep all."""
+    cluster: str = ""
+    """The Dask cluster that narrates this podcast's articles (``narrate --cluster`` overrides it): a
+    scheduler's address, tcp://HOST:8786, or local:N; empty: this machine."""
     engine: str = ""
     """The speech engine that narrates the episodes (``narrate --engine`` overrides it); empty: pyttsx3."""
 
@@ -129,6 +138,8 @@ _COMMENTS = {
     "show_type": "episodic (newest first) or serial (in order).",
     "locked": "true asks other podcast platforms not to import this feed.",
     "guid": "podcast:guid; empty means derived from the first public feed URL and kept.",
+    "feed_episodes": "How many of the newest episodes feed.xml lists; 0 lists every one (the page lists all).",
+    "cluster": "A Dask scheduler that narrates the articles (tcp://HOST:8786, or local:N); empty: this machine.",
     "engine": "Speech engine for new episodes: pyttsx3 or piper (see `narrator voices`); empty means pyttsx3.",
 }
 
@@ -253,6 +264,12 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         raise SettingsError(f"show_type must be episodic or serial, not {podcast.show_type!r}")
     category, subcategory = check_category(podcast.category, podcast.subcategory)
     link = normalize_link(podcast.link) if podcast.link.strip() else ""
+    if podcast.feed_episodes < 0:
+        raise SettingsError(f"feed_episodes must be 0 (every episode) or more, not {podcast.feed_episodes}")
+    if podcast.cluster.strip():
+        from .executor import parse_cluster
+
+        parse_cluster(podcast.cluster)
     if podcast.engine.strip():
         from .engines import check_engine
 
@@ -274,6 +291,7 @@ def validate(podcast: PodcastSettings) -> PodcastSettings:
         link=link,
         base_url=normalize_base_url(podcast.base_url),
         guid=podcast.guid.strip().lower(),
+        cluster=podcast.cluster.strip(),
         engine=podcast.engine.strip(),
     )
 
@@ -369,6 +387,10 @@ def from_mapping(
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise SettingsError(f"{key} must be true or false, not {value!r}", path)
+            values[key] = value
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SettingsError(f"{key} must be a whole number, not {value!r}", path)
             values[key] = value
         elif not isinstance(value, str):
             raise SettingsError(f"{key} must be a string, not {value!r}", path)

@@ -48,6 +48,35 @@ class Settings:
     """How words are said: --lexicon over the podcast's lexicon.toml over the built-in entries; None: built-in only."""
     max_audio_hours: float = DEFAULT_MAX_HOURS
     """An article whose audio would last longer than this is refused before any work (--max-hours)."""
+    cluster: str = ""
+    """The Dask cluster that narrates (--cluster, NARRATOR_CLUSTER, podcast.toml): a scheduler's
+    address, or local:N; empty: this machine's worker processes."""
+    cluster_timeout_s: float = 10.0
+    """How long reaching the cluster's scheduler and a first worker may take (NARRATOR_CLUSTER_TIMEOUT)."""
+    worker_cache_dir: Path | None = None
+    """With a cluster: the sentence cache every worker uses (--cache-dir, a folder all of them see);
+    None: each worker its own (its NARRATOR_CACHE_DIR, else its user cache folder)."""
+    shared_output: Path | None = None
+    """With a cluster: the output folder as the workers see it on a shared file system
+    (--shared-output); they leave the episodes' files there. None: the files travel as bytes."""
+
+
+def resolve_cluster(cluster: str | None, output_dir: Path) -> str:
+    """--cluster, else NARRATOR_CLUSTER, else podcast.toml's cluster, checked; "" for the local pool
+    (an empty --cluster asks for it whatever the others say)."""
+    from .executor import parse_cluster
+    from .folder import podcast_path
+
+    if cluster is None:
+        cluster = os.environ.get("NARRATOR_CLUSTER")
+    if cluster is None and podcast_path(output_dir).is_file():
+        from .podcast import load_podcast
+
+        cluster = load_podcast(podcast_path(output_dir)).cluster
+    if not (cluster or "").strip():
+        return ""
+    parse_cluster(cluster or "")
+    return (cluster or "").strip()
 
 
 def resolve_engine(engine: str | None, output_dir: Path) -> str:
@@ -91,6 +120,8 @@ def resolve(
     language: str | None = None,
     lexicon: Path | None = None,
     max_hours: float | None = None,
+    cluster: str = "",
+    shared_output: Path | None = None,
 ) -> Settings:
     """Combine flags (None = not given), the environment, podcast.toml and defaults into Settings.
 
@@ -114,6 +145,12 @@ def resolve(
         timeout = float(os.environ.get("NARRATOR_ENGINE_TIMEOUT", "60"))
     except ValueError:
         raise SettingsError("NARRATOR_ENGINE_TIMEOUT must be a number of seconds") from None
+    try:
+        cluster_timeout = float(os.environ.get("NARRATOR_CLUSTER_TIMEOUT", "10"))
+    except ValueError:
+        raise SettingsError("NARRATOR_CLUSTER_TIMEOUT must be a number of seconds") from None
+    if shared_output is not None and not cluster:
+        raise SettingsError("--shared-output is for --cluster runs: the output folder as the cluster's workers see it")
     tag = language_tag(language or None)  # --language "" reads each article in its own language
     podcast_lexicon = output_dir / LEXICON_FILE
     lexicon_files = [podcast_lexicon] if podcast_lexicon.is_file() else []
@@ -132,4 +169,10 @@ def resolve(
         language=tag,
         lexicon=load_lexicon(lexicon_files),
         max_audio_hours=max_audio_hours,
+        cluster=cluster,
+        cluster_timeout_s=cluster_timeout,
+        # A --cache-dir given for a cluster run is the workers' (a folder they all see); without one
+        # each worker keeps its own cache, on its own machine.
+        worker_cache_dir=cache_dir if cluster and not no_cache else None,
+        shared_output=shared_output,
     )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .cache import ClipCache, clip_key
 from .engines import Engine, Voice, create_engine, engine_version, voice_digest
 from .errors import NarratorError, SynthesisError
-from .executor import WorkerPool
+from .executor import WorkerPool, deadline, run_here
 from .models import Clip, WordMark
 
 if TYPE_CHECKING:
@@ -187,6 +187,41 @@ class Workers(WorkerPool):
         return _result(self._described, "", timeout_s)
 
 
+class HereWorkers:
+    """This process's one engine in place of worker processes, where none may be started: a
+    cluster worker's task runs in a daemonic process, which cannot have children. Each text is
+    synthesized when its clip is wanted, and the engine is kept for the next article.
+
+    An engine stuck on a text for longer than ``timeout_s`` (and time for its length) cannot
+    be stopped from here: the process ends (exit status 70), so that its cluster gives the
+    article to another worker, and after a few such deaths reports it failed.
+    """
+
+    jobs = 1
+    running = True
+
+    def __init__(self, engine: str, timeout_s: float | None = None) -> None:
+        self.engine = engine
+        self.timeout_s = timeout_s
+
+    def submit(self, fn: Callable[..., T], *args: object, wait_on_close: bool = True) -> Future[T]:
+        import os
+
+        text = args[0] if args and isinstance(args[0], str) else ""
+        limit = None if self.timeout_s is None else self.timeout_s + len(text) / 20
+        with deadline(limit, lambda: os._exit(70)):
+            return run_here(fn, *args)
+
+    def describe(self, timeout_s: float) -> tuple[tuple[Voice, ...], str, str]:
+        return _describe(self.engine)
+
+    def close(self) -> None:
+        """Nothing to stop: the engine stays warm for the next article."""
+
+    def kill(self) -> None:
+        """Nothing to stop: a call to the engine here cannot be taken back."""
+
+
 class Synthesizer:
     """Worker processes with warm engines, shared by every article of a run.
 
@@ -203,7 +238,7 @@ class Synthesizer:
         jobs: int,
         cache: ClipCache | None,
         timeout_s: float = 60.0,
-        workers: Workers | None = None,
+        workers: Workers | HereWorkers | None = None,
     ) -> None:
         if workers is not None and workers.engine != voicing.engine:
             raise ValueError(f"workers run {workers.engine!r}, not {voicing.engine!r}")
@@ -228,13 +263,18 @@ class Synthesizer:
             self._version = engine_version(self.voicing.engine)
         return self._version
 
+    @property
+    def in_process(self) -> bool:
+        """Whether texts are synthesized here, by this process's engine (``HereWorkers``)."""
+        return isinstance(self._workers, HereWorkers)
+
     def voice_digest(self, voice: str) -> str:
         """The digest of ``voice``'s model file ("" for engines whose voices are not files), asked once."""
         if voice not in self._digests:
             self._digests[voice] = voice_digest(self.voicing.engine, voice)
         return self._digests[voice]
 
-    def warm_up(self) -> Workers:
+    def warm_up(self) -> Workers | HereWorkers:
         """Start the worker processes now (each initialises its engine in the background)."""
         if self._workers is None or not self._workers.running:
             self._workers = Workers(self.voicing.engine, self.jobs)
@@ -256,13 +296,13 @@ class Synthesizer:
         return self._voices
 
     def close(self) -> None:
-        if self._workers is not None:
+        if self._workers is not None and not self.in_process:  # this process's engine stays
             self._workers.close()
             self._workers = None
 
     def kill(self) -> None:
         """Stop the workers at once: a stuck engine never returns from its call."""
-        if self._workers is not None:
+        if self._workers is not None and not self.in_process:
             self._workers.kill()
             self._workers = None
 
@@ -339,7 +379,8 @@ class _Batch:
         self.texts_by_key = texts_by_key
         self.queue = iter(missing)  # first-use order, the order they are needed in
         self.synthesizes = bool(missing)
-        self.window = window_for(synthesizer.jobs)
+        # In this process a text is synthesized when its clip is wanted (``take``), not ahead.
+        self.window = 0 if synthesizer.in_process else window_for(synthesizer.jobs)
         self.in_flight: dict[str, Future[Clip]] = {}
 
     def submit(self, key: str) -> None:

@@ -78,8 +78,11 @@ class HeadStart:
 
 
 @contextlib.contextmanager
-def head_start(sources: Iterable[str], output_dir: Path, *, engine: str, jobs: int | None) -> Iterator[HeadStart]:
-    """Pause the collector and, when the run will likely narrate, start the engines now.
+def head_start(
+    sources: Iterable[str], output_dir: Path, *, engine: str, jobs: int | None, local: bool = True
+) -> Iterator[HeadStart]:
+    """Pause the collector and, when the run will likely narrate here (``local``: not on a cluster),
+    start the engines now.
 
     The engines take about 0.1 s to start; started first, they are ready by the
     time the articles are read. On the way out the engines are closed and the
@@ -92,7 +95,7 @@ def head_start(sources: Iterable[str], output_dir: Path, *, engine: str, jobs: i
     try:
         gc.disable()
         gc.freeze()
-        if work_likely(sources, output_dir):
+        if local and work_likely(sources, output_dir):
             from .synth import Workers
 
             workers = Workers(engine, resolve_jobs(jobs))

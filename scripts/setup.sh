@@ -50,8 +50,9 @@ elif [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
   if [ "$profile" = test ]; then
     # Editable, so the tests (and the processes they start) run the code being worked on; with the
-    # Piper engine and its voice, which the tests narrate with for real.
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,piper]"
+    # Piper engine and its voice, which the tests narrate with for real, and Dask, whose
+    # scheduler and workers the cluster tests start.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,piper,distributed]"
   else
     # A plain install for the demo, as a user has it (and without setuptools' editable-mode notice).
     "$venv/bin/python" -m pip install -q --disable-pip-version-check .

@@ -87,6 +87,14 @@ def library_episodes(folder: Path) -> list[tuple[str, dict[str, tuple[str, int]]
     return [(guid, files[i]) for i, guid in episodes.items()]
 
 
+def feed_limit(folder: Path) -> int:
+    """How many episodes the folder's feed lists at most (podcast.toml's feed_episodes; 0: all)."""
+    from narrator.podcast import PodcastSettings, load_podcast
+
+    path = folder / "podcast.toml"
+    return (load_podcast(path) if path.exists() else PodcastSettings()).feed_episodes
+
+
 def settled_problems(folder: Path) -> list[str]:
     """What is wrong once a command has run after whatever happened (empty when the folder agrees with itself)."""
     problems = published_problems(folder)
@@ -95,11 +103,13 @@ def settled_problems(folder: Path) -> list[str]:
         return [*problems, "the library has episodes but there is no feed.xml"]
     if (folder / "feed.xml").exists():
         guids = sorted(str(item["guid"]) for item in feed_items(folder))
-        if guids != sorted(guid for guid, _ in episodes):
+        listed = min(len(episodes), feed_limit(folder) or len(episodes))  # the feed lists the newest
+        if len(guids) != listed or not set(guids) <= {guid for guid, _ in episodes}:
             problems.append(f"the feed lists {len(guids)} episodes, the library {len(episodes)}")
-        page = (folder / "index.html").read_text(encoding="utf-8") if (folder / "index.html").exists() else ""
-        if page.count('<article class="episode"') != len(episodes):
-            problems.append("the page does not list the library's episodes")
+        pages = [folder / "index.html", *sorted(folder.glob("episodes-*.html"))]  # the newest, then the archive
+        shown = sum(p.read_text(encoding="utf-8").count('<article class="episode"') for p in pages if p.exists())
+        if shown != len(episodes):
+            problems.append("the pages do not list the library's episodes")
     used = set()
     for _guid, files in episodes:
         for kind, (name, size) in files.items():
