@@ -1054,6 +1054,16 @@ def list_sources(output_dir: Path, as_json: bool) -> None:
     help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Narrate the new articles on a Dask cluster, as narrate --cluster does (tcp://HOST:8786, local:N).",
+)
+@click.option(
+    "--shared-output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --cluster: the output folder as the workers see it (a shared file system).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only (for cron).")
 @translate_errors
 def update(
@@ -1063,6 +1073,8 @@ def update(
     jobs: int | None,
     cache_dir: Path | None,
     no_cache: bool,
+    cluster: str | None,
+    shared_output: Path | None,
     quiet: bool,
 ) -> None:
     """Check every source the podcast follows and narrate what is new or edited, then publish.
@@ -1077,13 +1089,16 @@ def update(
     Examples:
       narrator update -o output
       narrator update -o output --dry-run
+      narrator update -o output --cluster tcp://10.0.0.5:8786
       */30 * * * *  narrator update -o /srv/podcast -q   (a crontab line)
     """
     from .follow import SourceFailed, Summary, WouldNarrate
     from .follow import update as run_update
     from .models import SourceOptions
     from .pipeline import Failed, Progress, Skipped
-    from .settings import resolve, resolve_engine
+    from .settings import resolve, resolve_cluster, resolve_engine
+
+    cluster = resolve_cluster(cluster, output_dir)
 
     def settings_for(options: SourceOptions) -> Settings:
         return resolve(
@@ -1095,11 +1110,13 @@ def update(
             no_cache=no_cache,
             language=options.language or None,
             lexicon=Path(options.lexicon) if options.lexicon else None,
+            cluster=cluster,
+            shared_output=shared_output,
         )
 
     failures = Failures()
     with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note)
+        progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note, articles=bar.articles)
         for event in run_update(
             output_dir, settings_for=settings_for, dry_run=dry_run, timeout_s=timeout_s, progress=progress
         ):
@@ -1107,7 +1124,8 @@ def update(
             if isinstance(event, (Failed, SourceFailed)):
                 failures.report(event.error)
             elif isinstance(event, Skipped):
-                click.echo(f"narrator: {event.source}: {event.reason}; skipped", err=True)
+                if not quiet:  # another update has it: nothing for cron to mail about
+                    click.echo(f"narrator: {event.source}: {event.reason}; skipped", err=True)
             elif isinstance(event, WouldNarrate):
                 article = event.candidate.article
                 click.echo(f"{event.candidate.why:6}  {article.title if article else ''}  {event.candidate.label}")

@@ -84,13 +84,15 @@ def parse_feed(data: bytes, url: str) -> ParsedFeed:
     parsed = feedparser.parse(
         data, sanitize_html=True, resolve_relative_uris=True, response_headers={"content-location": url}
     )
-    if not parsed.get("version") and not parsed.entries:
-        problem = parsed.get("bozo_exception")
-        reason = f" ({_one_line(str(problem))})" if problem else ""
-        raise InputError(f"is not an RSS or Atom feed{reason}", url)
     feed_language = str(parsed.feed.get("language", "") or "")
     items = [_item(entry, feed_language) for entry in parsed.entries[: MAX_FEED_ITEMS * 2]]
     items = [item for item in items if item.guid]
+    # A small fault (an unescaped "&", a bad date) is forgiven when items can still be read, as feed
+    # readers do; a document that is no feed, or broken so that no item with a link or GUID is left, is not.
+    if not parsed.get("version") or (parsed.get("bozo") and not items):
+        problem = parsed.get("bozo_exception")
+        reason = f" ({_one_line(str(problem))})" if problem else ""
+        raise InputError(f"is not an RSS or Atom feed{reason}", url)
     # Newest first, by date where items give one (feeds usually list newest first; some list oldest first).
     dated = sorted(
         enumerate(items), key=lambda pair: (pair[1].published_at or datetime.min.replace(tzinfo=UTC), -pair[0])
