@@ -991,9 +991,9 @@ def unfollow(source: str, output_dir: Path) -> None:
     Example:
       narrator unfollow https://blog.example.org/feed.xml -o output
     """
-    from .library import open_library
+    from .follow import open_sources
 
-    with open_library(output_dir, create=False) as library:
+    with open_sources(output_dir) as library:
         record = library.unfollow(source)
     click.echo(f"narrator: no longer following {record.url}; its {plural(record.narrated, 'episode')} stay", err=True)
 
@@ -1013,9 +1013,10 @@ def list_sources(output_dir: Path, as_json: bool) -> None:
     """
     import json
 
-    from .library import open_library, source_dict
+    from .follow import open_sources
+    from .library import source_dict
 
-    with open_library(output_dir, create=False) as library:
+    with open_sources(output_dir) as library:
         records = library.sources()
     if as_json:
         click.echo(json.dumps([source_dict(r) for r in records], ensure_ascii=False, indent=2))

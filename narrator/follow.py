@@ -71,9 +71,9 @@ def find_sources(given: Sequence[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) 
     """What each of ``given`` is, checked: a feed's address (fetched, and read as a feed), an OPML file (each
     of its feeds, fetched and read), or a text file of article addresses. A source that is not one is an
     InputError naming it; the others are found all the same."""
-    from pathlib import Path
-
     from .readers import is_url
+    from .readers.base import read_bytes
+    from .readers.feed import parse_feed
     from .readers.lists import is_opml, read_opml, read_url_list
 
     feeds: list[tuple[str, str]] = []  # (address, title from the OPML file)
@@ -84,8 +84,6 @@ def find_sources(given: Sequence[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) 
             continue
         path = Path(source).expanduser()
         try:
-            from .readers.base import read_bytes
-
             data = read_bytes(path)
             if is_opml(data):
                 feeds.extend((outline.url, outline.title) for outline in read_opml(path))
@@ -100,10 +98,8 @@ def find_sources(given: Sequence[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) 
         if isinstance(response, InputError):
             yield response
             continue
-        from .readers.feed import parse_feed
-
         try:
-            feed = parse_feed(response.data, url)
+            feed = parse_feed(response.data, url, mime=response.mime)
         except InputError as exc:
             yield exc
             continue
@@ -225,18 +221,15 @@ def update(
     options. With ``dry_run`` nothing is narrated and nothing written: the items are yielded as
     WouldNarrate."""
     from .errors import LibraryError
-    from .library import open_library
     from .pipeline import Failed, Progress, publish, repair
     from .podcast import resolve_podcast
 
     progress = progress or Progress()
     tally = _Tally()
-    with open_library(output_dir, create=False) as library:
+    with open_sources(output_dir) as library:
         sources = library.sources()
         if not sources:
-            raise LibraryError(
-                "the podcast follows no sources yet; add one with `narrator follow FEED -o FOLDER`", output_dir
-            )
+            raise LibraryError(NO_SOURCES, output_dir)
         podcast = resolve_podcast(output_dir, create=False)
         if not dry_run:
             repair(output_dir, podcast, library)  # a killed update's episodes are published before anything else
@@ -255,13 +248,23 @@ def update(
             yield from (WouldNarrate(c) for c in readable)
         else:
             for options, group in _groups(readable):
-                settings = settings_for(options)
+                try:
+                    settings = settings_for(options)  # a lexicon removed since, a voice podcast.toml cannot have
+                except NarratorError as exc:
+                    for candidate in group:
+                        failed = Failed(candidate.label, exc)
+                        tally.results.setdefault(candidate.label, []).append(failed)
+                        yield failed
+                    continue
                 articles = [c.article for c in group if c.article is not None]
                 for result in publish(articles, settings, progress=progress):
                     if isinstance(result, Failed):
                         tally.results.setdefault(result.source, []).append(result)
                     yield result
-        narrated = 0 if dry_run else settle(library, checks, tally)
+        narrated = 0
+        if not dry_run:
+            with library.locked():  # one transaction (one write to the disk) for every source's check
+                narrated = settle(library, checks, tally)
     yield Summary(
         sources=len(sources),
         not_modified=sum(check.not_modified for check in checks),
@@ -270,6 +273,20 @@ def update(
         narrated=narrated,
         requests=tally.requests,
     )
+
+
+#: What commands about sources say in a folder that follows none.
+NO_SOURCES = "the podcast follows no sources yet; add one with `narrator follow FEED -o FOLDER`"
+
+
+def open_sources(output_dir: Path) -> Library:
+    """The library of ``output_dir``, for the commands about its sources (LibraryError when it has none)."""
+    from .errors import LibraryError
+    from .library import library_path, open_library
+
+    if not library_path(output_dir).exists():
+        raise LibraryError(NO_SOURCES, output_dir)
+    return open_library(output_dir, create=False)
 
 
 def fetch_all(
@@ -307,7 +324,7 @@ def triage(
         return Check(source, not_modified=True, validators=(source.etag, source.modified))
     else:
         try:
-            feed = parse_feed(answer.data, source.url)
+            feed = parse_feed(answer.data, source.url, mime=answer.mime)
         except InputError as exc:
             return Check(source, error=exc)
         items, title, validators = feed.items, feed.title, (answer.etag, answer.modified)
@@ -395,8 +412,9 @@ def settle(library: Library, checks: Sequence[Check], tally: _Tally) -> int:
     narrated = 0
     for check in checks:
         source = check.source
-        if check.error is not None:
-            library.checked(source.id, error=str(check.error))
+        if check.error is not None:  # said without the source's address, which `narrator sources` shows
+            wrong = check.error
+            library.checked(source.id, error=wrong.reason if str(wrong.path) == source.url else str(wrong))
             continue
         if check.not_modified:
             library.checked(source.id)
@@ -414,7 +432,7 @@ def settle(library: Library, checks: Sequence[Check], tally: _Tally) -> int:
                     settled.append((item.guid, item.entry_hash, ItemState.NARRATED, ""))
                     narrated += 1
                     continue
-                failed = tally.results.get(article.source)
+                failed = tally.results.get(article.source) or tally.results.get(candidate.label)
                 error = failed[0].error if failed else None
             if error is None:
                 unsettled += 1  # another run had it, or this one stopped: the next update sees it again

@@ -217,7 +217,8 @@ class Site:
 def serve_site() -> Iterator[Site]:
     site = Site()
     handler = type("Handler", (_Handler,), {"site": site})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server_class = type("Server", (http.server.ThreadingHTTPServer,), {"request_queue_size": 128})
+    server = server_class(("127.0.0.1", 0), handler)  # a listen queue of 5 would drop concurrent connections
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -329,7 +329,8 @@ def test_bad_sources_are_one_line_each_and_change_nothing(site: Site, tmp_path: 
     assert any(str(listing) in line and "line 2 is not a web address" in line for line in lines)
     assert any("missing.txt" in line for line in lines)
     assert not out.exists()
-    assert cli("update", "-o", str(out))[0] != 0  # no library: says to follow first
+    code, _, stderr = cli("update", "-o", str(out))
+    assert code == 1 and "follows no sources yet" in stderr and "narrator follow" in stderr  # no library
 
 
 def test_unfollow_keeps_the_episodes(site: Site, tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ class ParsedFeed:
     """Newest first, at most MAX_FEED_ITEMS."""
 
 
-def parse_feed(data: bytes, url: str) -> ParsedFeed:
+def parse_feed(data: bytes, url: str, *, mime: str = "") -> ParsedFeed:
     """The feed in ``data`` (fetched from ``url``); InputError when it is not a feed feedparser can read.
 
     feedparser reads RSS 0.9x, 1.0 and 2.0 and Atom 0.3 and 1.0, and is lenient:
@@ -81,18 +81,15 @@ def parse_feed(data: bytes, url: str) -> ParsedFeed:
     """
     import feedparser
 
-    parsed = feedparser.parse(
-        data, sanitize_html=True, resolve_relative_uris=True, response_headers={"content-location": url}
-    )
+    headers = {"content-location": url, **({"content-type": mime} if mime else {})}
+    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True, response_headers=headers)
     feed_language = str(parsed.feed.get("language", "") or "")
     items = [_item(entry, feed_language) for entry in parsed.entries[: MAX_FEED_ITEMS * 2]]
     items = [item for item in items if item.guid]
     # A small fault (an unescaped "&", a bad date) is forgiven when items can still be read, as feed
     # readers do; a document that is no feed, or broken so that no item with a link or GUID is left, is not.
     if not parsed.get("version") or (parsed.get("bozo") and not items):
-        problem = parsed.get("bozo_exception")
-        reason = f" ({_one_line(str(problem))})" if problem else ""
-        raise InputError(f"is not an RSS or Atom feed{reason}", url)
+        raise InputError(f"is not an RSS or Atom feed{_why(parsed.get('bozo_exception'), mime)}", url)
     # Newest first, by date where items give one (feeds usually list newest first; some list oldest first).
     dated = sorted(
         enumerate(items), key=lambda pair: (pair[1].published_at or datetime.min.replace(tzinfo=UTC), -pair[0])
@@ -105,6 +102,25 @@ def parse_feed(data: bytes, url: str) -> ParsedFeed:
     return ParsedFeed(
         title=_one_line(str(parsed.feed.get("title", "") or "")), items=tuple(unique.values())[:MAX_FEED_ITEMS]
     )
+
+
+def _why(problem: object, mime: str) -> str:
+    """What feedparser found wrong, said for people ("" when it says nothing useful).
+
+    >>> try:
+    ...     parse_feed(b"<rss><channel><item><title>cut off", "http://b.example/f")
+    ... except InputError as exc:
+    ...     print(exc.reason)
+    is not an RSS or Atom feed (XML error at line 2, column 34: no element found)
+    >>> _why(None, "text/html")
+    ' (it is text/html)'
+    """
+    import xml.sax
+
+    if isinstance(problem, xml.sax.SAXParseException):
+        where = f"line {problem.getLineNumber()}, column {problem.getColumnNumber()}"
+        return f" (XML error at {where}: {problem.getMessage()})"
+    return f" (it is {mime})" if mime and "xml" not in mime else ""
 
 
 def _item(entry: Any, feed_language: str) -> FeedItem:
