@@ -16,6 +16,8 @@ An update is a short list of stages:
 5. ``publish`` them, grouped by the options their sources narrate with, through
    ``pipeline.publish``: the library's claims keep two updates at once from
    narrating an item twice, and an unchanged article is not narrated again;
+   each episode is recorded, and once all are, the feed and the page are
+   rendered, once;
 6. ``settle`` each source: what became of each item, and the validators of the
    version read, saved only once every item of it is settled, so a run killed at
    any moment is finished by the next one (which fetches the feed in full again).
@@ -257,12 +259,15 @@ def update(
                         yield failed
                     continue
                 articles = [c.article for c in group if c.article is not None]
-                for result in publish(articles, settings, progress=progress):
+                for result in publish(articles, settings, progress=progress, render_each=False):
                     if isinstance(result, Failed):
                         tally.results.setdefault(result.source, []).append(result)
                     yield result
         narrated = 0
         if not dry_run:
+            if readable:  # every episode recorded: the feed and the page are rendered once
+                podcast = resolve_podcast(output_dir, create=False)  # as the first publish wrote it
+                repair(output_dir, podcast, library)
             with library.locked():  # one transaction (one write to the disk) for every source's check
                 narrated = settle(library, checks, tally)
     yield Summary(
