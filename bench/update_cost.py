@@ -54,6 +54,11 @@ def main() -> None:
             requests.append(site.total() - before)
             not_modified.append(sum(site.not_modified.values()) - before_304)
             assert done.stdout == "", done.stdout
+        baseline = []
+        for _ in range(args.runs):  # what any command costs: Python, narrator's start-up, the library opened
+            start = time.perf_counter()
+            narrator("sources", "-o", str(out))
+            baseline.append(time.perf_counter() - start)
         print(f"narrator update, nothing new, {args.sources} local feeds ({args.runs} runs, after a first update):")
         print(
             f"  wall time   median {statistics.median(seconds):.2f} s  (min {min(seconds):.2f}, max {max(seconds):.2f})"
@@ -63,6 +68,7 @@ def main() -> None:
             f" {statistics.median(not_modified):.0f} of them answered 304"
         )
         print(f"  last line   {done.stderr.strip().splitlines()[-1]}")
+        print(f"  narrator sources (start-up and the library alone): median {statistics.median(baseline):.2f} s")
 
 
 if __name__ == "__main__":
