@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +47,16 @@ def narrator(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "narrator", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def left_running(marker: Path, wait_s: float = 10) -> list[str]:
+    """Processes whose command line names ``marker`` still running after ``wait_s`` (as in test_safety)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = subprocess.run(["pgrep", "-f", str(marker)], capture_output=True, text=True).stdout.split()
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def episodes(out: Path) -> list[dict[str, object]]:
@@ -400,6 +411,7 @@ def test_a_killed_update_is_finished_by_the_next(site: Site, tmp_path: Path, ste
         check=False,
     )
     assert killed.returncode == -9, killed.stderr
+    assert left_running(out) == [], "no engine outlived the killed update"
     assert published_problems(out) == []
     if step == "feed":  # an update publishes once: the feed is first written when every episode is recorded
         assert len(library_episodes(out)) == 4
