@@ -291,6 +291,22 @@ def test_opml_import_follows_each_feed(site: Site, tmp_path: Path) -> None:
     assert {e["title"] for e in episodes(out)} == {Post(1).headline, Post(2).headline}
 
 
+def test_a_dead_feed_in_an_opml_file_is_one_line_and_the_others_are_followed(site: Site, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    one = site.blog("/one.xml", [Post(1)], title="One")
+    opml = tmp_path / "subscriptions.opml"
+    opml.write_text(
+        f'<opml version="1.0"><body><outline text="One" xmlUrl="{one}"/>'
+        f'<outline text="Gone" xmlUrl="{site.url("/gone.xml")}"/></body></opml>',
+        encoding="utf-8",
+    )
+    code, _, stderr = cli("follow", str(opml), "-o", str(out), "--engine", "tone")
+    assert code == 3
+    errors = [line for line in stderr.splitlines() if line.startswith("narrator: error:")]
+    assert errors == [f"narrator: error: {site.url('/gone.xml')}: the server answered HTTP 404 Not Found"]
+    assert [s["url"] for s in sources(out)] == [one]
+
+
 def test_an_opml_file_declaring_entities_is_refused(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.opml"
     bomb.write_text(
