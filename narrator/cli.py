@@ -885,3 +885,276 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
             repair(folder, resolve_podcast(folder, create=False), library)
     run_server(folder, host=host, port=port, base_url=base_url, access_log=verbose, on_ready=announce)
     click.echo("narrator: stopped", err=True)
+
+
+# --- following sources ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@_output_option
+@click.option(
+    "--max",
+    "max_items",
+    type=click.IntRange(1, 200),
+    default=3,
+    show_default=True,
+    help="How many of a source's newest articles the first update narrates (the older ones are left out).",
+)
+@click.option("--language", "article_language", metavar="TAG", help="Read the source's articles as this language.")
+@click.option("--voice", help="Voice id for the source's articles (see `narrator voices`).")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help=f"Speech engine for the source's articles: {SPEAKING}.  [default: podcast.toml's engine, else pyttsx3]",
+)
+@click.option(
+    "--lexicon",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="TOML file of words and how to say them, for the source's articles.",
+)
+@click.option("--full-page", is_flag=True, help="Always read the item's linked page, never the feed's copy.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a feed may take to answer.",
+)
+@translate_errors
+def follow(
+    sources: tuple[str, ...],
+    output_dir: Path,
+    max_items: int,
+    article_language: str | None,
+    voice: str | None,
+    engine: str | None,
+    lexicon: Path | None,
+    full_page: bool,
+    timeout_s: float,
+) -> None:
+    """Follow SOURCES: each new article in them becomes an episode at `narrator update`.
+
+    A source is a feed's address (RSS 2.0, RSS 1.0 or Atom), an OPML file (each of
+    its feeds is followed) or a text file of article addresses, one a line (each new
+    line is a new article). Every feed is fetched now, to check that it is one.
+    Following a source again gives it the options of this command.
+
+    \b
+    Examples:
+      narrator follow https://blog.example.org/feed.xml -o output
+      narrator follow subscriptions.opml --max 1 -o output
+      narrator follow reading-list.txt --voice en-gb -o output
+      narrator follow https://zeitung.example/rss --language de --full-page -o output
+    """
+    from .follow import find_sources
+    from .lexicon import load_lexicon
+    from .library import open_library
+    from .models import SourceOptions
+    from .settings import language_tag
+
+    if lexicon is not None:
+        load_lexicon([lexicon])  # a lexicon that cannot be read is an error now, not at every update
+    options = SourceOptions(
+        max_items=max_items,
+        language=language_tag(article_language),
+        voice=voice or "",
+        engine=engine or "",
+        lexicon=str(lexicon.resolve()) if lexicon else "",
+        full_page=full_page,
+    )
+    failures = Failures()
+    found = []
+    for source in find_sources(sources, timeout_s=timeout_s):
+        if isinstance(source, NarratorError):
+            failures.report(source)
+        else:
+            found.append(source)
+    if found:
+        with open_library(output_dir) as library:
+            for source in found:
+                record, added = library.follow(source.url, source.kind, title=source.title, options=options)
+                what = "following" if added else "already followed, with these options now:"
+                click.echo(f"narrator: {what} {record.url} ({record.title or record.kind})", err=True)
+    failures.exit()
+
+
+@main.command()
+@click.argument("source")
+@_output_option
+@translate_errors
+def unfollow(source: str, output_dir: Path) -> None:
+    """Stop following SOURCE (its id, address or path, see `narrator sources`); its episodes stay.
+
+    \b
+    Example:
+      narrator unfollow https://blog.example.org/feed.xml -o output
+    """
+    from .follow import open_sources
+
+    with open_sources(output_dir) as library:
+        record = library.unfollow(source)
+    click.echo(f"narrator: no longer following {record.url}; its {plural(record.narrated, 'episode')} stay", err=True)
+
+
+@main.command("sources")
+@_output_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@translate_errors
+def list_sources(output_dir: Path, as_json: bool) -> None:
+    """List the sources the podcast follows: when each was last checked, its last error and its items
+    (narrated, left out at the first update, failed).
+
+    \b
+    Example:
+      narrator sources -o output
+      narrator sources -o output --json | jq '.[] | select(.failures > 0) | .url'
+    """
+    import json
+
+    from .follow import open_sources
+    from .library import source_dict
+
+    with open_sources(output_dir) as library:
+        records = library.sources()
+    if as_json:
+        click.echo(json.dumps([source_dict(r) for r in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("no sources followed yet; narrator follow FEED adds one", err=True)
+        return
+    headers = ("ID", "KIND", "CHECKED", "EPISODES", "LEFT OUT", "FAILED", "SOURCE")
+    rows = []
+    for r in records:
+        checked = r.checked_at.strftime("%Y-%m-%d %H:%M") if r.checked_at else "never"
+        rows.append((str(r.id), str(r.kind), checked, str(r.narrated), str(r.skipped), str(r.failed), r.url))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
+    for row, record in zip((headers, *rows), (None, *records), strict=True):
+        click.echo(("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]).rstrip())
+        if record is not None and record.error:
+            times = f" ({plural(record.failures, 'check')} in a row)" if record.failures > 1 else ""
+            click.echo(f"    last error{times}: {record.error}")
+
+
+@main.command()
+@_output_option
+@click.option("--dry-run", is_flag=True, help="List what would be narrated; narrate nothing, write nothing.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a feed or a page may take to answer.",
+)
+@click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    help="Narrate the new articles on a Dask cluster, as narrate --cluster does (tcp://HOST:8786, local:N).",
+)
+@click.option(
+    "--shared-output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --cluster: the output folder as the workers see it (a shared file system).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only (for cron).")
+@translate_errors
+def update(
+    output_dir: Path,
+    dry_run: bool,
+    timeout_s: float,
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    cluster: str | None,
+    shared_output: Path | None,
+    quiet: bool,
+) -> None:
+    """Check every source the podcast follows and narrate what is new or edited, then publish.
+
+    Feeds are asked conditionally (ETag, Last-Modified): one that has not changed
+    answers 304 and costs nothing more. A source that cannot be read is one line on
+    stderr and the others go on; the exit status says whether anything failed. Two
+    updates at once never narrate an item twice, and an update that is killed is
+    finished by the next one: safe to run from cron.
+
+    \b
+    Examples:
+      narrator update -o output
+      narrator update -o output --dry-run
+      narrator update -o output --cluster tcp://10.0.0.5:8786
+      */30 * * * *  narrator update -o /srv/podcast -q   (a crontab line)
+    """
+    from .follow import SourceFailed, Summary, WouldNarrate
+    from .follow import update as run_update
+    from .models import SourceOptions
+    from .pipeline import Failed, Progress, Skipped
+    from .settings import resolve, resolve_cluster, resolve_engine
+
+    cluster = resolve_cluster(cluster, output_dir)
+
+    def settings_for(options: SourceOptions) -> Settings:
+        return resolve(
+            output_dir=output_dir,
+            engine=resolve_engine(options.engine or None, output_dir),
+            voice=options.voice or None,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            no_cache=no_cache,
+            language=options.language or None,
+            lexicon=Path(options.lexicon) if options.lexicon else None,
+            cluster=cluster,
+            shared_output=shared_output,
+        )
+
+    failures = Failures()
+    with _progress_bar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        progress = Progress(start=bar.start, advance=bar.advance, finish=bar.finish, note=_note, articles=bar.articles)
+        for event in run_update(
+            output_dir, settings_for=settings_for, dry_run=dry_run, timeout_s=timeout_s, progress=progress
+        ):
+            bar.finish()
+            if isinstance(event, (Failed, SourceFailed)):
+                failures.report(event.error)
+            elif isinstance(event, Skipped):
+                if not quiet:  # another update has it: nothing for cron to mail about
+                    click.echo(f"narrator: {event.source}: {event.reason}; skipped", err=True)
+            elif isinstance(event, WouldNarrate):
+                article = event.candidate.article
+                click.echo(f"{event.candidate.why:6}  {article.title if article else ''}  {event.candidate.label}")
+            elif isinstance(event, Summary):
+                if not quiet:
+                    _note(update_summary(event, dry_run=dry_run))
+            elif not quiet:
+                click.echo(summary(event))
+    failures.exit()
+
+
+def update_summary(found: Any, *, dry_run: bool = False) -> str:
+    """What ``narrator update`` says at the end (on stderr).
+
+    >>> from narrator.follow import Summary
+    >>> update_summary(Summary(sources=50, not_modified=50, failed_sources=0, candidates=0, narrated=0, requests=50))
+    '50 sources checked (50 unchanged): nothing new; 50 requests'
+    >>> update_summary(Summary(sources=3, not_modified=1, failed_sources=1, candidates=2, narrated=2, requests=5))
+    '3 sources checked (1 unchanged, 1 failed): 2 new or edited items, 2 in the podcast; 5 requests'
+    """
+    parts = [f"{found.not_modified} unchanged"] if found.not_modified else []
+    if found.failed_sources:
+        parts.append(f"{found.failed_sources} failed")
+    checked = f"{plural(found.sources, 'source')} checked" + (f" ({', '.join(parts)})" if parts else "")
+    if not found.candidates:
+        news = "nothing new"
+    elif dry_run:
+        news = f"{plural(found.candidates, 'new or edited item')} to narrate"
+    else:
+        news = f"{plural(found.candidates, 'new or edited item')}, {found.narrated} in the podcast"
+    return f"{checked}: {news}; {plural(found.requests, 'request')}"

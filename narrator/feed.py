@@ -306,8 +306,8 @@ def _render_items(podcast: PodcastSettings, episodes: Sequence[EpisodeRecord]) -
         # No content:encoded: the article's full text (about 7 KB an item, most of a feed of
         # thousands) is linked as the transcript, and apps download the whole feed at every check.
         fe.description(describe(record))
-        if _WEB.match(record.source):
-            fe.link(href=ascii_url(record.source))
+        if _WEB.match(record.address):
+            fe.link(href=ascii_url(record.address))
         fe.enclosure(file_url(base, record.audio.name), str(record.audio.size_bytes), MIME_TYPES[FileKind.AUDIO])
         fe.podcast.itunes_duration(duration_seconds(record.duration_ms))
         fe.podcast.itunes_episode_type("full")

@@ -42,7 +42,18 @@ from pathlib import Path
 
 from .errors import EpisodeNotFoundError, LibraryError
 from .folder import LIBRARY_NAME, PRIVATE_DIR, pid_alive
-from .models import Article, BlockKind, Chapter, EpisodeFiles, EpisodeRecord, FileKind, StoredFile
+from .models import (
+    Article,
+    BlockKind,
+    Chapter,
+    EpisodeFiles,
+    EpisodeRecord,
+    FileKind,
+    SourceKind,
+    SourceOptions,
+    SourceRecord,
+    StoredFile,
+)
 
 #: A claim older than this belongs to a run that died without releasing it.
 CLAIM_LIFETIME = timedelta(hours=12)
@@ -134,6 +145,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX claims_source ON claims (source)",
         "CREATE INDEX files_name ON files (name)",
     ),
+    # 6: following sources (narrator follow, update). A source is a feed or a list of addresses, with
+    # the options its articles are narrated with and the state of its last check (the validators of
+    # the last version read whose every item was settled, for conditional requests; the last error);
+    # source_items remembers every item seen in it by GUID, what became of it and the digest of what
+    # it said, so an update narrates only what is new or edited. An episode keeps its article's link
+    # (a feed item is known by its GUID, so its source is not its link).
+    (
+        "ALTER TABLE episodes ADD COLUMN link TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE sources (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('feed', 'urls')),
+            title TEXT NOT NULL DEFAULT '',
+            options TEXT NOT NULL DEFAULT '{}',
+            added_at TEXT NOT NULL,
+            checked_at TEXT,
+            ok_at TEXT,
+            etag TEXT NOT NULL DEFAULT '',
+            modified TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            failures INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE source_items (
+            source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+            guid TEXT NOT NULL,
+            entry_hash TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('narrated', 'skipped', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (source_id, guid)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -214,9 +258,23 @@ def normalize_source(source: str) -> str:
     '/srv/articles/a.txt'
     """
     source = source.strip()
-    if _URL.match(source) or source.startswith("stdin:"):
+    if _URL.match(source) or source.startswith(("stdin:", ITEM_PREFIX)):
         return source
     return str(Path(source).expanduser().resolve())
+
+
+#: How the library knows an episode made from a followed feed's item: ``item:FEED GUID``.
+ITEM_PREFIX = "item:"
+
+
+def item_key(feed_url: str, guid: str) -> str:
+    """The library's source for the item ``guid`` of the feed at ``feed_url``: an item edited in place,
+    even under a new link, stays the same episode (RSS 2.0: the guid "uniquely identifies the item").
+
+    >>> item_key("https://blog.example/feed.xml", "tag:blog.example,2026:42")
+    'item:https://blog.example/feed.xml tag:blog.example,2026:42'
+    """
+    return f"{ITEM_PREFIX}{feed_url} {guid}"
 
 
 def build_key(text_hash: str, settings: Mapping[str, object]) -> str:
@@ -274,6 +332,7 @@ def episode_dict(record: EpisodeRecord) -> dict[str, object]:
         "language": record.language,
         "description": record.description,
         "source": record.source,
+        "link": record.link,
         "text_hash": record.text_hash,
         "build_key": record.build_key,
         "published_at": record.published_at.isoformat(),
@@ -570,6 +629,7 @@ class Library:
         description: str | None = None,
         image: Path | None = None,
         published_at: datetime | None = None,
+        link: str = "",
     ) -> EpisodeRecord:
         """Record the episode whose files are now in the output folder, and return it.
 
@@ -586,7 +646,7 @@ class Library:
             raise ValueError(f"{files.mp3} is not the claimed rendition {claim.files_stem or claim.stem!r}")
         now = _now()
         summary = summarize(body) if description is None else description
-        fields = (claim.source, claim.text_hash, claim.build_key, title, author, language, summary, body)
+        fields = (claim.source, claim.text_hash, claim.build_key, title, author, language, summary, body, link)
         with self.locked():
             row = self._query("SELECT id FROM episodes WHERE stem = ?", (claim.stem,))
             if row:
@@ -594,17 +654,18 @@ class Library:
                 before = self._query("SELECT name FROM files WHERE episode_id = ?", (episode_id,))
                 self._execute(
                     "UPDATE episodes SET source = ?, text_hash = ?, build_key = ?, title = ?, author = ?,"
-                    " language = ?, description = ?, body = ?, updated_at = ?, duration_ms = ?, chapter_count = ?"
+                    " language = ?, description = ?, body = ?, link = ?, updated_at = ?, duration_ms = ?,"
+                    " chapter_count = ?"
                     " WHERE id = ?",
                     (*fields, _iso(now), duration_ms, len(chapters), episode_id),
                 )
             else:
                 # Replacing an episode that was removed meanwhile keeps its date all the same.
-                first_published = claim.existing.published_at if claim.existing else (published_at or now)
+                first_published = claim.existing.published_at if claim.existing else min(published_at or now, now)
                 cursor = self._execute(
                     "INSERT INTO episodes (guid, stem, source, text_hash, build_key, title, author, language,"
-                    " description, body, published_at, updated_at, duration_ms, chapter_count)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " description, body, link, published_at, updated_at, duration_ms, chapter_count)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (claim.guid, claim.stem, *fields, _iso(first_published), _iso(now), duration_ms, len(chapters)),
                 )
                 episode_id = int(cursor.lastrowid or 0)
@@ -646,6 +707,101 @@ class Library:
             self._discard(stored.name for _kind, stored in record.files())
             self._bump_generation()
         return record
+
+    # -- followed sources ---------------------------------------------------------
+
+    def follow(self, url: str, kind: SourceKind, *, title: str, options: SourceOptions) -> tuple[SourceRecord, bool]:
+        """Add the source ``url`` (a feed's address, a list's absolute path), or give a followed one the new
+        ``options``; returns it, and whether it is new. Its items and episodes are kept."""
+        with self.locked():
+            found = self._query("SELECT id FROM sources WHERE url = ?", (url,))
+            if found:
+                self._execute(
+                    "UPDATE sources SET options = ?, title = CASE WHEN ? != '' THEN ? ELSE title END WHERE id = ?",
+                    (_options_json(options), title, title, int(found[0][0])),
+                )
+                source_id, added = int(found[0][0]), False
+            else:
+                cursor = self._execute(
+                    "INSERT INTO sources (url, kind, title, options, added_at) VALUES (?, ?, ?, ?, ?)",
+                    (url, str(kind), title, _options_json(options), _iso(_now())),
+                )
+                source_id, added = int(cursor.lastrowid or 0), True
+        record = self.source(source_id)
+        assert record is not None
+        return record, added
+
+    def sources(self) -> tuple[SourceRecord, ...]:
+        """Every followed source, in the order they were added, with the counts of their items."""
+        return tuple(_source(row) for row in self._query(f"{_SOURCES} ORDER BY s.id"))
+
+    def source(self, source_id: int) -> SourceRecord | None:
+        rows = self._query(f"{_SOURCES} WHERE s.id = ?", (source_id,))
+        return _source(rows[0]) if rows else None
+
+    def find_source(self, ref: str) -> SourceRecord:
+        """The source ``ref`` names: its id, its address, or (a list) its path."""
+        ref = ref.strip()
+        for record in self.sources():
+            if ref == str(record.id) or ref == record.url or normalize_source(ref) == record.url:
+                return record
+        raise EpisodeNotFoundError(f"no followed source {ref!r}; `narrator sources` lists them", self.output_dir)
+
+    def unfollow(self, ref: str) -> SourceRecord:
+        """Stop following the source ``ref`` names (see ``find_source``); its episodes stay."""
+        with self.locked():
+            record = self.find_source(ref)
+            self._execute("DELETE FROM sources WHERE id = ?", (record.id,))
+        return record
+
+    def seen_items(self, source_id: int) -> dict[str, SeenItem]:
+        """What became of every item seen in the source so far, by GUID."""
+        rows = self._query(
+            "SELECT guid, entry_hash, state, attempts FROM source_items WHERE source_id = ?", (source_id,)
+        )
+        return {str(g): SeenItem(str(h), ItemState(str(state)), int(n)) for g, h, state, n in rows}
+
+    def settle_items(self, source_id: int, settled: Iterable[tuple[str, str, ItemState, str]]) -> None:
+        """Remember what became of items of the source: (GUID, entry digest, state, error) each. A failed
+        item counts one more attempt; a narrated or skipped one is settled for good (until it is edited)."""
+        now = _iso(_now())
+        with self.locked():
+            for guid, entry_hash, state, error in settled:
+                self._execute(
+                    "INSERT INTO source_items (source_id, guid, entry_hash, state, attempts, error, seen_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, guid) DO UPDATE SET"
+                    " entry_hash = excluded.entry_hash, state = excluded.state, error = excluded.error,"
+                    " attempts = CASE WHEN excluded.state = 'failed' THEN attempts + 1 ELSE 0 END",
+                    (source_id, guid, entry_hash, str(state), 1 if state is ItemState.FAILED else 0, error, now),
+                )
+
+    def checked(
+        self,
+        source_id: int,
+        *,
+        error: str = "",
+        title: str = "",
+        validators: tuple[str, str] | None = None,
+    ) -> None:
+        """Note a check of the source: ``error`` when something went wrong (one more failure in a row), else
+        it went well; ``title`` the feed's own; ``validators`` (ETag, Last-Modified) once every item of the
+        version read is settled (None keeps the ones before)."""
+        now = _iso(_now())
+        with self.locked():
+            if error:
+                self._execute(
+                    "UPDATE sources SET checked_at = ?, error = ?, failures = failures + 1 WHERE id = ?",
+                    (now, error, source_id),
+                )
+            else:
+                self._execute(
+                    "UPDATE sources SET checked_at = ?, ok_at = ?, error = '', failures = 0 WHERE id = ?",
+                    (now, now, source_id),
+                )
+            if title:
+                self._execute("UPDATE sources SET title = ? WHERE id = ?", (title, source_id))
+            if validators is not None:
+                self._execute("UPDATE sources SET etag = ?, modified = ? WHERE id = ?", (*validators, source_id))
 
     # -- the journal: generations, dead runs, garbage ------------------------------------
 
@@ -826,6 +982,125 @@ class Library:
         return tuple(_record(row, files[int(row["id"])], tuple(chapters[int(row["id"])])) for row in rows)
 
 
+class ItemState(StrEnum):
+    """What became of an item of a followed source."""
+
+    NARRATED = "narrated"
+    """It is an episode (narrated by this update or an earlier one, or found unchanged)."""
+    SKIPPED = "skipped"
+    """Left out for good: older than the newest ``max_items`` when the source was first read."""
+    FAILED = "failed"
+    """It could not be read (no article in it, its page could not be fetched); tried again while
+    ``attempts`` is below ``MAX_ATTEMPTS``."""
+
+
+#: How many updates try an item that cannot be read before it is given up.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SeenItem:
+    """An item seen in a followed source, as the library remembers it."""
+
+    entry_hash: str
+    """The digest of what the item said when last read (``FeedItem.entry_hash``)."""
+    state: ItemState
+    attempts: int
+    """Updates in a row that could not read it."""
+
+
+_SOURCES = (
+    "SELECT s.*,"
+    " (SELECT COUNT(*) FROM source_items i WHERE i.source_id = s.id AND i.state = 'narrated') AS narrated,"
+    " (SELECT COUNT(*) FROM source_items i WHERE i.source_id = s.id AND i.state = 'skipped') AS skipped,"
+    " (SELECT COUNT(*) FROM source_items i WHERE i.source_id = s.id AND i.state = 'failed') AS failed"
+    " FROM sources s"
+)
+
+
+def _options_json(options: SourceOptions) -> str:
+    return json.dumps(
+        {
+            "max": options.max_items,
+            "language": options.language,
+            "voice": options.voice,
+            "engine": options.engine,
+            "lexicon": options.lexicon,
+            "full_page": options.full_page,
+        },
+        sort_keys=True,
+    )
+
+
+def source_options(data: str) -> SourceOptions:
+    """A source's options as the library keeps them (JSON), missing ones at their defaults.
+
+    >>> source_options('{"max": 5, "voice": "en-gb"}')
+    SourceOptions(max_items=5, language='', voice='en-gb', engine='', lexicon='', full_page=False)
+    """
+    raw = json.loads(data or "{}")
+    default = SourceOptions()
+    return SourceOptions(
+        max_items=int(raw.get("max", default.max_items)),
+        language=str(raw.get("language", "")),
+        voice=str(raw.get("voice", "")),
+        engine=str(raw.get("engine", "")),
+        lexicon=str(raw.get("lexicon", "")),
+        full_page=bool(raw.get("full_page", False)),
+    )
+
+
+def _when(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def _source(row: sqlite3.Row) -> SourceRecord:
+    return SourceRecord(
+        id=int(row["id"]),
+        url=str(row["url"]),
+        kind=SourceKind(str(row["kind"])),
+        title=str(row["title"]),
+        options=source_options(str(row["options"])),
+        added_at=datetime.fromisoformat(str(row["added_at"])),
+        checked_at=_when(row["checked_at"]),
+        ok_at=_when(row["ok_at"]),
+        etag=str(row["etag"]),
+        modified=str(row["modified"]),
+        error=str(row["error"]),
+        failures=int(row["failures"]),
+        narrated=int(row["narrated"]),
+        skipped=int(row["skipped"]),
+        failed=int(row["failed"]),
+    )
+
+
+def source_dict(record: SourceRecord) -> dict[str, object]:
+    """A source as JSON-ready data, for ``narrator sources --json``."""
+    options = record.options
+    return {
+        "id": record.id,
+        "url": record.url,
+        "kind": str(record.kind),
+        "title": record.title,
+        "options": {
+            "max": options.max_items,
+            "language": options.language,
+            "voice": options.voice,
+            "engine": options.engine,
+            "lexicon": options.lexicon,
+            "full_page": options.full_page,
+        },
+        "added_at": record.added_at.isoformat(),
+        "checked_at": record.checked_at.isoformat() if record.checked_at else None,
+        "ok_at": record.ok_at.isoformat() if record.ok_at else None,
+        "error": record.error,
+        "failures": record.failures,
+        "narrated": record.narrated,
+        "skipped": record.skipped,
+        "failed": record.failed,
+    }
+
+
 def _files_of(files_stem: str) -> list[str]:
     """The names a rendition's files have."""
     return [files_stem + suffix for suffix in FILE_SUFFIXES] if files_stem else []
@@ -853,6 +1128,7 @@ def _record(row: sqlite3.Row, files: dict[str, StoredFile], chapters: tuple[Chap
         chapters_json=files.get(FileKind.CHAPTERS),
         image=files.get(FileKind.IMAGE),
         chapters=chapters,
+        link=str(row["link"]),
     )
 
 

@@ -61,6 +61,14 @@ class Article:
     (the name alone when its language has no word for "by" here); empty without a byline."""
     skipped: tuple[str, ...] = ()
     """What was deliberately not read, described for the captions file: "a code block of 12 lines"."""
+    key: str = ""
+    """What the library knows the episode by, when not by ``source``: a followed feed's item is known by
+    its feed and GUID (``library.item_key``), so an item edited in place, even under a new link, is the
+    same episode."""
+    link: str = ""
+    """The article's web address, for the feed item's link: a feed item's link; empty for files."""
+    published_at: datetime | None = None
+    """When the article was published, for the episode's date (a feed item's); None: when it is narrated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +261,7 @@ class EpisodeRecord:
     stem: str
     """File-name stem shared by the episode's files."""
     source: str
-    """Where the article came from: an absolute path or a URL."""
+    """Where the article came from: an absolute path or a URL, or a followed feed's item (``item:FEED GUID``)."""
     text_hash: str
     """The article's ``Article.text_hash``."""
     build_key: str
@@ -281,10 +289,17 @@ class EpisodeRecord:
     image: StoredFile | None
     """The episode's own cover, when it has one."""
     chapters: tuple[Chapter, ...]
+    link: str = ""
+    """The article's web address (a followed feed's item link), when ``source`` is not one."""
 
     @property
     def chapter_count(self) -> int:
         return len(self.chapters)
+
+    @property
+    def address(self) -> str:
+        """Where the article is on the web, for the feed's and the page's links: its link, else its source."""
+        return self.link or self.source
 
     def files(self) -> Iterator[tuple[FileKind, StoredFile]]:
         """Each of the episode's files that exists, with its kind: the MP3 first."""
@@ -297,3 +312,60 @@ class EpisodeRecord:
         ):
             if stored is not None:
                 yield kind, stored
+
+
+class SourceKind(StrEnum):
+    """What a followed source is (the library's ``sources.kind``)."""
+
+    FEED = "feed"
+    """An RSS 2.0, RSS 1.0 or Atom feed at a web address."""
+    URLS = "urls"
+    """A text file of article addresses, one a line."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How a followed source's articles are narrated (``narrator follow``'s per-source flags)."""
+
+    max_items: int = 3
+    """How many of its newest items the first update narrates; the older ones are left out for good."""
+    language: str = ""
+    """BCP 47 tag its articles are read in; empty: each article's own."""
+    voice: str = ""
+    engine: str = ""
+    """The speech engine; empty: podcast.toml's, else pyttsx3."""
+    lexicon: str = ""
+    """An absolute path to a lexicon file over the folder's lexicon.toml; empty for none."""
+    full_page: bool = False
+    """Always read the item's linked page, never the feed's own copy of the article."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A followed source as the library keeps it: what ``narrator sources`` shows."""
+
+    id: int
+    url: str
+    """The feed's address, or the absolute path of a list of addresses."""
+    kind: SourceKind
+    title: str
+    """The feed's own title (the file's name for a list)."""
+    options: SourceOptions
+    added_at: datetime
+    checked_at: datetime | None
+    """The last update that looked at it, successfully or not."""
+    ok_at: datetime | None
+    """The last update that read it successfully."""
+    etag: str
+    """The validators of the last version read whose every item was settled, for conditional requests."""
+    modified: str
+    error: str
+    """What went wrong at the last check; empty when it went well."""
+    failures: int
+    """How many checks in a row went wrong."""
+    narrated: int = 0
+    """Items that are episodes."""
+    skipped: int = 0
+    """Items left out: older than the newest ``max_items`` at the first update."""
+    failed: int = 0
+    """Items that could not be read (no article in them, or their page could not be fetched)."""

@@ -418,8 +418,8 @@ def _episode_html(record: EpisodeRecord, podcast: PodcastSettings) -> str:
     if record.chapters_json is not None:
         files.append(f'<a href="{href(record.chapters_json.name)}">chapters (JSON)</a>')
     parts.append(f'<p class="files">Download: {" · ".join(files)}</p>')
-    if urlsplit(record.source).scheme.lower() in ("http", "https"):  # never a javascript: link
-        url = escape(ascii_url(record.source))
+    if urlsplit(record.address).scheme.lower() in ("http", "https"):  # never a javascript: link
+        url = escape(ascii_url(record.address))
         parts.append(f'<p class="source">Source: <a href="{url}" rel="nofollow noopener">{url}</a></p>')
     parts.append("</article>")
     return "\n".join(parts)

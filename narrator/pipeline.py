@@ -132,6 +132,7 @@ def publish(
     progress: Progress = Progress(),
     workers: Workers | None = None,
     keep_base_url: bool = False,
+    render_each: bool = True,
 ) -> Iterator[Published | Skipped | Failed]:
     """Narrate ``articles`` into the podcast folder: each becomes an episode in the library and feed.xml.
 
@@ -144,7 +145,10 @@ def publish(
     feed that matches the files. An article another run is narrating at the
     same moment is skipped. ``workers``, started early by the caller, are used
     and closed. With ``keep_base_url`` (--base-url was given), the base URL is
-    kept in podcast.toml: it says where the folder is published.
+    kept in podcast.toml: it says where the folder is published. Without
+    ``render_each`` the episodes are recorded and the caller renders once, when
+    it has recorded them all (``narrator update`` publishes once; a run killed
+    before then is rendered by the next command's ``repair``).
     """
     from .library import open_library
     from .podcast import PodcastSettings
@@ -169,9 +173,13 @@ def publish(
         with open_library(out) as library:
             repair(out, podcast, library, cover=narrator.cover)
             if settings.cluster:
-                narrated = yield from narrate_on_cluster(narrator, library, podcast, steps, progress, as_new=as_new)
+                narrated = yield from narrate_on_cluster(
+                    narrator, library, podcast, steps, progress, as_new=as_new, render_each=render_each
+                )
             else:
-                narrated = yield from narrate_here(narrator, library, podcast, steps, progress, as_new=as_new)
+                narrated = yield from narrate_here(
+                    narrator, library, podcast, steps, progress, as_new=as_new, render_each=render_each
+                )
             if not narrated and not (out / FEED_NAME).exists():
                 render(out, podcast, library, cover=narrator.cover)
 
@@ -179,7 +187,7 @@ def publish(
 def claim_step(library: Library, step: Step, *, as_new: bool) -> Claim:
     """Claim the article of ``step`` in the library: what to do with it, and the stem its files take."""
     return library.claim(
-        step.article.source,
+        step.article.key or step.article.source,
         slug=slugify(source_stem(step.article)),
         text_hash=step.article.text_hash,
         build_key=step.build_key,
@@ -213,9 +221,11 @@ def narrate_here(
     progress: Progress,
     *,
     as_new: bool,
+    render_each: bool = True,
 ) -> Generator[Published | Skipped | Failed, None, bool]:
     """Narrate the articles one after the other, each sentence by sentence on the local worker
-    processes; the feed and the page are rendered after each. Returns whether any was narrated."""
+    processes; the feed and the page are rendered after each (with ``render_each``). Returns whether
+    any was narrated."""
     out = narrator.settings.output_dir
     narrated = False
     for step in steps:
@@ -231,7 +241,8 @@ def narrate_here(
             yield Failed(step.article.source, naming(exc, step.article.source))
             continue
         record(library, claim, episode)
-        render(out, podcast, library, cover=narrator.cover)
+        if render_each:
+            render(out, podcast, library, cover=narrator.cover)
         narrated = True
         yield published(episode)
     return narrated
@@ -245,6 +256,7 @@ def narrate_on_cluster(
     progress: Progress,
     *,
     as_new: bool,
+    render_each: bool = True,
 ) -> Generator[Published | Skipped | Failed, None, bool]:
     """Narrate the articles on the cluster's workers, a whole article each, several at once.
 
@@ -312,7 +324,8 @@ def narrate_on_cluster(
             for episode in recorded:
                 outcomes.append(published(episode))
             if recorded:
-                render(out, podcast, library, cover=narrator.cover)
+                if render_each:
+                    render(out, podcast, library, cover=narrator.cover)
                 narrated = True
             done += len(finished)
             progress.articles(cluster.label(), done, total)
@@ -593,6 +606,8 @@ def record(library: Library, claim: Claim, episode: Episode) -> None:
         duration_ms=episode.timeline.duration_ms,
         body=article_body(article),
         description=article_summary(article),
+        published_at=article.published_at,
+        link=article.link,
     )
 
 
@@ -1092,7 +1107,7 @@ def pending(out: Path, articles: Sequence[Article], keys: Sequence[str], *, as_n
         return [
             article
             for article, key in zip(articles, keys, strict=True)
-            if library.reusable(article.source, text_hash=article.text_hash, build_key=key) is None
+            if library.reusable(article.key or article.source, text_hash=article.text_hash, build_key=key) is None
         ]
 
 

@@ -52,6 +52,8 @@ STEPS: dict[str, tuple[Any, str, Callable[..., bool]]] = {
     # The library: the episode recorded, and the feed's generation noted.
     "record": (None, "_execute", _sql("INSERT INTO files")),
     "rendered": (None, "_execute", lambda library, sql, params=(): "rendered_generation" in str(params)),
+    # narrator update: what became of a followed source's items, noted once they are published.
+    "settle": (None, "_execute", _sql("INSERT INTO source_items")),
     # The feed, the page, the cover, and the garbage collected after them.
     "page": (os, "replace", _ends("index.html")),
     "feed": (os, "replace", _ends("feed.xml")),

@@ -296,7 +296,7 @@ def test_a_version_1_library_is_migrated_and_keeps_its_episodes(tmp_path: Path) 
     db.executescript((DATA / "library-v1.sql").read_text(encoding="utf-8"))
     db.close()
     with open_library(tmp_path) as lib:
-        assert lib.schema_version == SCHEMA_VERSION == 5
+        assert lib.schema_version == SCHEMA_VERSION == 6
         (old,) = lib.episodes()
         assert old.guid == "5b0f6f3e-7c43-4d52-9a57-0d7f3b6f2a11" and old.build_key == ""
         assert old.chapters == (Chapter(0, 30000, "Beginning"), Chapter(30000, 61500, "End"))

@@ -30,6 +30,7 @@ __all__ = [
     "is_url",
     "read",
     "read_input",
+    "settle_language",
     "sniff_format",
 ]
 
@@ -141,9 +142,16 @@ def parse_input(data: bytes, fmt: InputFormat, *, source: str, fallback_title: s
 
 def read_url(url: str, *, fmt: InputFormat | None = None) -> Article:
     """Fetch ``url`` and read it as a saved page (or as text, with ``fmt``)."""
-    from .url import fetch, title_from_url
+    from .url import fetch
 
     page, wanted = fetch(url, fmt=fmt)
+    return read_fetched(url, page, wanted)
+
+
+def read_fetched(url: str, page: bytes | str, wanted: InputFormat) -> Article:
+    """Read a page fetched from ``url`` (``url.fetch``'s answer) as ``wanted``."""
+    from .url import title_from_url
+
     if wanted is InputFormat.HTML:
         from .html import parse_html
 
@@ -188,10 +196,16 @@ def read(
     the byline's credit, when the input printed the name alone, is in that language.
     InputError names the input when it cannot be narrated.
     """
+    found = read_input(source, fmt=InputFormat(fmt) if fmt else None, stdin=stdin)
+    return settle_language(found, language=language, default_language=default_language)
+
+
+def settle_language(found: Article, *, language: str = "", default_language: str = "en") -> Article:
+    """``found`` in its language: ``language`` when given, else what it declares, else what the detector
+    makes of its text, else ``default_language``; a byline printed as the name alone credited in it."""
     from ..language import detect_language
     from .byline import credit_for
 
-    found = read_input(source, fmt=InputFormat(fmt) if fmt else None, stdin=stdin)
     tag = language or found.language
     if not tag:
         text = "\n\n".join([found.title, *(block.text for block in found.blocks)])

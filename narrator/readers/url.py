@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +15,91 @@ FETCH_TIMEOUT_S = 30.0
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a server answered to a GET: the body (empty for 304), and the headers that matter here."""
+
+    status: int
+    """200, or 304 (Not Modified) for a conditional request whose validators still hold."""
+    url: str
+    """The address answered from, after redirects."""
+    data: bytes
+    mime: str
+    charset: str | None
+    etag: str
+    """The ``ETag`` header, for the next conditional request (RFC 9110, 13.1.2: If-None-Match)."""
+    modified: str
+    """The ``Last-Modified`` header, for ``If-Modified-Since``."""
+
+
+def get(
+    url: str,
+    *,
+    accept: str,
+    max_bytes: int,
+    timeout_s: float = FETCH_TIMEOUT_S,
+    etag: str = "",
+    modified: str = "",
+    what: str = "a page",
+) -> Response:
+    """GET ``url`` with narrator's user agent, a time-out for the whole answer (not only for each read: a
+    server trickling bytes is stopped too) and a size cap; with ``etag`` or ``modified``, conditionally
+    (a 304 comes back as a Response with no data). One clear InputError for everything else."""
+    import http.client
+    import time
+    import urllib.error
+    import urllib.request
+
+    from .. import __version__
+
+    headers = {"User-Agent": f"narrator/{__version__} (article-to-podcast)", "Accept": accept}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    request = urllib.request.Request(url, headers=headers)
+    deadline = time.monotonic() + timeout_s
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            chunks, size = [], 0
+            while size <= max_bytes:
+                if time.monotonic() > deadline:
+                    raise TimeoutError()
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            found = Response(
+                status=response.status,
+                url=response.url or url,
+                data=b"".join(chunks),
+                mime=response.headers.get_content_type(),
+                charset=response.headers.get_content_charset(),
+                etag=response.headers.get("ETag", ""),
+                modified=response.headers.get("Last-Modified", ""),
+            )
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304 and (etag or modified):
+            kept = (exc.headers.get("ETag", etag), exc.headers.get("Last-Modified", modified))
+            return Response(304, url, b"", "", None, *kept)
+        raise InputError(f"the server answered HTTP {exc.code} {exc.reason}", url) from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise InputError(f"did not answer within {timeout_s:g} s", url) from None
+        reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
+        raise InputError(f"cannot be fetched ({reason}); check the address and that you are online", url) from None
+    except TimeoutError:
+        raise InputError(f"did not answer within {timeout_s:g} s", url) from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise InputError(f"cannot be fetched ({exc})", url) from None
+    if len(found.data) > max_bytes:
+        raise InputError(f"is larger than {max_bytes / 2**20:g} MB, more than narrator reads", url)
+    if found.status != 200:
+        raise InputError(f"the server answered HTTP {found.status}, not {what} (200)", url)
+    return found
+
+
 def fetch(
     url: str, *, fmt: InputFormat | None = None, timeout_s: float = FETCH_TIMEOUT_S
 ) -> tuple[bytes | str, InputFormat]:
@@ -22,33 +108,9 @@ def fetch(
     An HTML page comes back decoded when the server names its charset (the server's
     word beats what the page guesses); other text stays bytes, for its reader to decode.
     """
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    from .. import __version__
-
     accept = "text/html,application/xhtml+xml;q=0.9,text/*;q=0.5"
-    request = urllib.request.Request(url, headers={"User-Agent": f"narrator/{__version__}", "Accept": accept})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            status = response.status
-            mime = response.headers.get_content_type()
-            charset = response.headers.get_content_charset()
-            data = response.read(MAX_PAGE_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise InputError(f"the server answered HTTP {exc.code} {exc.reason}", url) from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason.strerror if isinstance(exc.reason, OSError) and exc.reason.strerror else exc.reason
-        raise InputError(f"cannot be fetched ({reason}); check the address and that you are online", url) from None
-    except TimeoutError:
-        raise InputError(f"did not answer within {timeout_s:.0f} s", url) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise InputError(f"cannot be fetched ({exc})", url) from None
-    if status != 200:
-        raise InputError(f"the server answered HTTP {status}, not a page (200)", url)
-    if len(data) > MAX_PAGE_BYTES:
-        raise InputError(f"is larger than {MAX_PAGE_BYTES // 2**20} MB", url)
+    response = get(url, accept=accept, max_bytes=MAX_PAGE_BYTES, timeout_s=timeout_s)
+    mime, charset, data = response.mime, response.charset, response.data
     wanted = fmt or (InputFormat.HTML if mime in HTML_TYPES else None)
     if wanted is None or (wanted is not InputFormat.HTML and not mime.startswith("text/")):
         hint = " (--format text or --format markdown reads it)" if mime.startswith("text/") else ""
