@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -239,3 +239,42 @@ def test_cues_with_some_anchors_start_at_them_or_say_they_do_not(text: str, data
 @given(st.text(max_size=300), st.sampled_from(["en", "ja", "ar"]))
 def test_any_unicode_at_all(text: str, language: str) -> None:
     check_cues(text, split_cues(text, language=language), limits_for(language))
+
+
+class _CountingPattern:
+    """A compiled pattern that counts the characters it is asked to scan."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.scanned = 0
+
+    def findall(self, text: str) -> list[str]:
+        self.scanned += len(text)
+        return self.pattern.findall(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        self.scanned += len(text)
+        return self.pattern.finditer(text)
+
+
+@pytest.mark.parametrize("mark", ["- ", ". ", "— ", "” ", "。 "])
+def test_a_long_run_of_marks_is_split_in_linear_time(monkeypatch: pytest.MonkeyPatch, mark: str) -> None:
+    """Marks alone join the atom before them, so "Start - - - ..." is one atom that grows by each
+    token; asking the whole atom about its last tokens each time was quadratic ("Start " + 20,000
+    "- " took 28 s). The work is counted, not timed: the characters scanned for whitespace-free runs."""
+    counting = _CountingPattern(cues_module._NOT_SPACE)
+    monkeypatch.setattr(cues_module, "_NOT_SPACE", counting)
+    text = "Start " + mark * 3000
+    (cue,) = split_cues(text)
+    assert cue.text.split() == text.split()
+    assert counting.scanned <= 4 * len(text)  # 9 million before: every token scanned the atom so far
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\u00a0\u2007ab1-—.,東京。", max_size=30), st.data())
+def test_the_last_runs_of_a_piece_are_those_findall_gives(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    runs = [m.span() for m in cues_module._NOT_SPACE.finditer(text)]
+    found = cues_module._last_runs(text, runs, [a for a, _ in runs], start, end)
+    assert found == cues_module._NOT_SPACE.findall(text[start:end])[-2:]

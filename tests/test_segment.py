@@ -577,6 +577,16 @@ def test_a_wall_of_text_is_cut_where_its_topic_changes() -> None:
     assert first_chapter_ends in (a[-2], a[-1], b[0]), first_chapter_ends  # one sentence off at most
 
 
+def test_a_last_sentence_too_long_for_any_chapter_is_a_piece_of_its_own() -> None:
+    """A run of marks that the engine cannot say joins one sentence ("Start - - - ..."): as the
+    last of its chapter it was cut after as well, and the empty piece after it raised IndexError."""
+    assert cut_points(["a b", "x " * 50], 10, 2) == [1]
+    text = "Start " + "- " * 5000
+    script = segment_article(article(para(text.strip())), rate_wpm=RATE)
+    assert [s.text for s in script.sentences()] == ["A title", text.strip()]
+    assert [len(c.paragraphs) for c in script.chapters] == [1, 1]
+
+
 def test_cut_points_prefer_the_topic_change_to_the_middle() -> None:
     cats = ["Cats purr when content and knead soft blankets."] * 7
     rockets = ["Rockets launch satellites into orbit from coastal pads."] * 3
