@@ -58,6 +58,8 @@ LANGUAGE_OVERRIDE_CONFIDENCE = 0.9
 LANGUAGE_MIN_LETTERS = 120
 #: A block is a link's when links' text makes up this share of it.
 LINKED_SHARE = 0.7
+#: Links' texts shorter than this (squashed) count for nothing in that share.
+LINK_KEY = 4
 #: The re-extraction with <main> is kept when at most this much longer than the first (plus its new structure).
 STRUCTURE_GROWTH = 1.6
 #: What balanced mode's body must keep of precision mode's words to be used.
@@ -591,6 +593,12 @@ class _Builder:
 
     def __init__(self, links: set[str]) -> None:
         self.links = links
+        # Links by their first LINK_KEY characters: a block asks only the links that start as some
+        # part of it does, not every link on the page (nodejs's all.html: 5,500 link texts, 20,000 blocks).
+        self._by_key: dict[str, list[str]] = {}
+        for link in links:
+            if len(link) >= LINK_KEY:
+                self._by_key.setdefault(link[:LINK_KEY], []).append(link)
         self.blocks: list[_Block] = []
         self.lists = 0
         self.numbered: dict[int, int] = {}
@@ -609,7 +617,13 @@ class _Builder:
             return bool(said)
         if len(said) > 200:
             return False
-        covered = sum(len(link) for link in self.links if len(link) >= 4 and link in said)
+        found = {
+            link
+            for i in range(len(said) - LINK_KEY + 1)
+            for link in self._by_key.get(said[i : i + LINK_KEY], ())
+            if said.startswith(link, i)
+        }
+        covered = sum(len(link) for link in found)  # each link's text once, wherever and however often it is
         return covered >= LINKED_SHARE * len(said)
 
     def graphic(self, element: Any) -> None:
