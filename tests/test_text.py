@@ -441,6 +441,83 @@ def test_indented_code_and_shell_commands_are_skipped_and_noted() -> None:
     assert libcap.skipped and all(s.startswith("a code block of") for s in libcap.skipped)
 
 
+PROSE = "The guide explains what each part of the program does and how the parts fit together."
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Advanced Bash-Scripting Guide"],  # a title page
+        ["GNU GENERAL PUBLIC LICENSE", "Version 2, June 1991"],
+        ["Little Fly,", "Thy summer's play", "My thoughtless hand"],  # a verse (Blake, "The Fly")
+        ["Free Software Foundation", "51 Franklin Street", "Boston, MA 02110-1301"],  # an address
+    ],
+)
+def test_indented_lines_without_a_sign_of_code_are_read(lines: list[str]) -> None:
+    """Short lines four spaces in that no sentence ends were all taken for code; a title page, a
+    verse or an address is indented so too, but nothing on its lines looks like code."""
+    indented = "\n".join(f"    {line}" for line in lines)
+    article = parse_text(f"A title\n\n{PROSE}\n\n{indented}\n\n{PROSE}\n", source="a.txt")
+    assert [b.text for b in article.blocks] == [PROSE, " ".join(lines), PROSE]
+    assert article.skipped == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "./configure --prefix=/usr",
+        "make install",
+        "$HOME/bin",
+        "~/bin",
+        ".../configure --enable-gdbmi",
+        "(gdb) thread 2.1",
+        "VerifyHostKeyDNS yes",
+        "PANGO_GLYPH_EMPTY",
+        "/usr/local/man:/usr/share/man",
+        "https://web.mit.edu/kerberos/",
+        "-> await-request-response",
+        "4     VISUALID     visual-id",
+    ],
+)
+def test_indented_commands_paths_and_listings_are_still_code(line: str) -> None:
+    article = parse_text(f"A title\n\n{PROSE}\n\n    {line}\n\n{PROSE}\n", source="a.txt")
+    assert [b.text for b in article.blocks] == [PROSE, PROSE]
+    assert article.skipped == ("a code block of 1 line",)
+
+
+def test_an_indented_title_page_is_read() -> None:
+    """Debian's README for the Advanced Bash-Scripting Guide: its title page, tab-indented,
+    was a code block of 4 lines; only the e-mail address is left out now."""
+    article = read_article(DOCS / "abs-guide-readme.txt")
+    said = " ".join(s.text for s in segment_article(article, rate_wpm=175).sentences())
+    for line in ("Advanced Bash-Scripting Guide", "A complete guide to shell scripting, using Bash", "Mendel Cooper"):
+        assert line in said
+    assert article.skipped == ("a code block of 1 line",)
+    assert article.dropped == ("\t\t\tthegrendel@theriver.com".expandtabs(8),)
+
+
+def test_the_gdb_readme_keeps_its_paragraphs_and_skips_its_commands() -> None:
+    """An indented first line right after a code block went with the code ("it goes on with the
+    code block just before it"), so GDB's README lost the first line of eight paragraphs (three of them here)."""
+    gdb = read_article(DOCS / "gdb-readme.txt")
+    assert gdb.title == "README for GDB release"  # indented, and the first line
+    texts = [b.text for b in gdb.blocks]
+    assert (
+        "If you want to typeset and print copies of this manual, you need TeX, a program to print its DVI "
+        "output files, and `texinfo.tex', the Texinfo definitions file. This file is included in the GDB "
+        "distribution, in the directory `gdb-VERSION/texinfo'." in texts
+    )
+    assert (
+        "If you prefer to have the manual in PDF format, type this from the `gdb/doc' subdirectory of the "
+        "main source directory:" in texts
+    )
+    assert "(Take note of how this differs from the invocation used to actually configure the build tree.)" in texts
+    words = " ".join(texts)
+    for command in ("cd gdb-VERSION", "make all install", "mkdir build", "cd gdb/doc", "make gdb.pdf", "# RIGHT"):
+        assert command not in words
+    assert all(s.startswith(("a code block of", "a table of")) for s in gdb.skipped)
+
+
 def test_a_fenced_block_is_skipped_and_noted() -> None:
     text = "Setup\n\nRun this first:\n\n```\nmake\nmake install\n\nmake check\n```\n\nThen it works.\n"
     article = parse_text(text, source="s.txt")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Article, Block, BlockKind
-from .base import clean, decode_text, describe_skipped, hash_text, read_bytes, strip_emphasis, title_from_name
+from .base import ADDRESS, clean, decode_text, describe_skipped, hash_text, read_bytes, strip_emphasis, title_from_name
 from .byline import BYLINE, BYLINE_BY, LOCAL_BY, Byline, match_byline, parse_byline, strip_by
 
 __all__ = [
@@ -100,6 +100,29 @@ LIST_MARKER = re.compile(r"(?:[*+•‣◦▪–-]|(?P<label>\(?(?:\d{1,3}|[a-z]
 CODE_LINE = re.compile(
     r"^(?:[$#%]\s|>>>\s|\.\.\.\s|[\w.-]+@[\w.-]+[:~]|-{1,2}\w|[{}])"
     r"|[;{}\\]\s*$|\s(?:=|==|->|=>|&&|\|\||::)\s|\w\(.*\)\s*$|^\w[\w.-]*\s+-{1,2}[a-zA-Z]"
+)
+#: What a line of a command, a listing or a program's output has when CODE_LINE finds nothing. An
+#: indented run of short lines is code only with these (a title page, a verse, an address has none).
+COMMAND_SIGN = re.compile(
+    r"""
+    \w=\S                                # an assignment: CC=cc, --prefix=/usr
+    | (?:^|[\s"'(\[=:])(?:\.+|~)?/\w     # a path's start: ./configure, .../configure, ~/bin, /usr/bin
+    | /[\w.-]+/                          # a path's folder: [4m/usr/share/man
+    | \$[A-Za-z_{(]                      # a shell variable or substitution: $HOME/bin, ${x}, $(pwd)
+    | ^[a-z]                             # a lower-case first word: make install, cd vcpkg
+    | (?:^|\s)(?:--?|\+)[a-z]            # an option: --enable-gdbmi, compress -c, +ssh-rsa
+    | </?[A-Za-z][^<>]*>                 # a markup tag: <family>
+    | ^\#\w | \w::\w | \w\(              # a directive, a scope, a call: #include, a::b, install(
+    | /\* | \*/ | ^//                    # a comment
+    | \w_\w | (?:^|\s)_\w                # an identifier: PANGO_GLYPH_EMPTY, _fileno
+    | [a-z][A-Z]                         # a name in camel case: XRenderQueryFormats, VerifyHostKeyDNS
+    | \w\|\w | \|-- | --\| | ={3}        # alternatives, a diagram's or a log's rule: a|b, |--, ===
+    | (?:^|\s)(?:->|=>|<-)(?:\s|$)       # an arrow: -> await-request-response
+    | ^\([a-z]{2,}\)(?:\s|$)             # a debugger's prompt: (gdb) thread 2.1
+    | \\                                 # an escape: \M-[A, \n
+    | [^\s.!?]\ {2,}\S                   # columns: 4     VISUALID     visual-id
+    """,
+    re.VERBOSE,
 )
 #: Spaces that separate a table's columns: two or more, not after the end of a sentence.
 COLUMN_GAP = re.compile(r"(?<![.!?:;,])\s{2,}(?=\S)")
@@ -289,6 +312,18 @@ def _chunks(text: str) -> list[_Chunk]:
     return chunks
 
 
+def _has_code_sign(line: str) -> bool:
+    """Whether one line (stripped) of an indented run shows a sign of code: what CODE_LINE or
+    COMMAND_SIGN find ("make install", "CC=cc ./configure"), only addresses and paths, or more
+    symbols than prose has. Digits are no sign: an address has its postcode, a title page its date."""
+    if CODE_LINE.search(line) or COMMAND_SIGN.search(line):
+        return True
+    words = LIST_MARKER.sub("", line, count=1).split()  # "* https://..." lists only addresses
+    if words and all(ADDRESS.fullmatch(word) for word in words):
+        return True
+    return sum(ch.isalnum() or ch.isspace() for ch in line) < PROSE_LETTERS * len(line)
+
+
 def _code_like(lines: list[str]) -> bool:
     """Whether lines read as code or program output rather than prose: most of them have code's signs."""
     signs = 0
@@ -400,13 +435,16 @@ def _split_group(
 def _is_code(run: list[str], base: int, *, after_code: bool) -> bool:
     """Whether an indented run of lines is code: it reads as code, or it is indented like a Markdown
     code block (four spaces more than the prose) and made of short lines that no sentence ends
-    ("cd vcpkg", "./configure"), or it goes on with the code block just before it."""
+    ("./configure --prefix=/usr", "$HOME/bin"), or it goes on with the code block just before it;
+    either way with a sign of code on one of its lines at least (``_has_code_sign``). A title page,
+    a verse, an address is indented and short-lined too, but has none: "Advanced Bash-Scripting Guide"."""
     if _code_like(run):
         return True
     text = " ".join(line.strip() for line in run)
     sentence = bool(re.search(r"[.!?:]$", text))
     short_lines = len(text.split()) < SHORT_LINE_WORDS * len(run)
-    return not sentence and (after_code or (min(map(_indent, run)) >= base + 4 and short_lines))
+    signs = any(_has_code_sign(line.strip()) for line in run)
+    return not sentence and signs and (after_code or (min(map(_indent, run)) >= base + 4 and short_lines))
 
 
 def _merge_skipped(chunks: list[_Chunk], skipped: list[str]) -> tuple[str, ...]:
