@@ -401,6 +401,26 @@ def test_bullets_are_items_without_their_markers() -> None:
     assert items == ["a torch", "a map of the coast path", "a flask of tea", "gloves"]
 
 
+def test_a_list_indented_further_than_the_prose_is_items() -> None:
+    """A list a tab in was one paragraph, its bullets said ("asterisk Hierarchical storage
+    asterisk Lossless JPEG"). The text is libjpeg-turbo's libjpeg.txt."""
+    text = (
+        "Overview\n\n"
+        "A word about functions *not* provided by the library.  We handle a subset of\n"
+        "the ISO JPEG standard; most baseline, extended-sequential, and progressive\n"
+        "JPEG processes are supported.  (Our subset includes all features now in common\n"
+        "use.)  Unsupported ISO options include:\n"
+        "\t* Hierarchical storage\n\t* Lossless JPEG\n\t* DNL marker\n\t* Nonintegral subsampling ratios\n"
+    )
+    article = parse_text(text, source="libjpeg.txt")
+    items = [b.text for b in article.blocks if b.kind is BlockKind.ITEM]
+    assert items == ["Hierarchical storage", "Lossless JPEG", "DNL marker", "Nonintegral subsampling ratios"]
+    xz = read_article(TESTS / "data" / "real" / "xz-utils-README.txt")
+    items = [b.text for b in xz.blocks if b.kind is BlockKind.ITEM]
+    assert any(item.startswith("Stable: Z is incremented when bugs get fixed") for item in items)
+    assert not any(b.text.startswith(("* ", "- ")) for b in xz.blocks)
+
+
 def test_emphasis_loses_its_markers_and_addresses_stay_whole(ijg: Article) -> None:
     text = (
         "Warnings\n\nThis is *not* a drill, and it is _really_ __important__ and **urgent**.\n\n"

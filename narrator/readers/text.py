@@ -407,6 +407,9 @@ def _split_group(
             if _is_code(run, base, after_code=continued):
                 out.append(_Chunk("code", run, raw=run))
                 continue
+            if LIST_MARKER.match(run[0].strip()):  # a list indented further than the prose: its items
+                out.extend(_split_group(run, min(map(_indent, run)), one_per_line=one_per_line))
+                continue
             if len(run) > 1 or k == len(group):
                 out.append(_Chunk("text", [x.strip() for x in run], raw=run))  # an indented paragraph, a quote
                 continue
