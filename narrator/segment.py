@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .models import Article, BlockKind, ChapterPlan, Paragraph, Script, Sentence
-from .readers.text import strip_credit
+from .readers.base import strip_credit
 
 if TYPE_CHECKING:
     from .lexicon import Lexicon

@@ -135,6 +135,15 @@ def test_labels_and_credits_are_not_captions() -> None:
         ),
         ("Getty Images/AFP", ""),
         ("IMG_2041.jpg", ""),
+        ("The harbour at night. Credit: Jane Doe for The New York Times", "The harbour at night."),
+        # "by", "copyright", "resources" inside the description are no credit (they cut it to "Children pose for a")
+        ("Children pose for a picture by the fountain", "Children pose for a picture by the fountain"),
+        ("A copyright lawyer speaks outside the court", "A copyright lawyer speaks outside the court"),
+        (
+            "Resources: the library's reading room and its archive",
+            "Resources: the library's reading room and its archive",
+        ),
+        ("Volunteers at work. (Photo by Jane Doe/Getty Images)", "Volunteers at work."),
     ],
 )
 def test_caption_credits(caption: str, said: str) -> None:

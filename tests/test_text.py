@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from narrator.errors import InputError, NarratorError
 from narrator.models import Article, BlockKind
-from narrator.readers.base import decode_text
-from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
+from narrator.readers.base import decode_text, strip_credit
+from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article
 from narrator.segment import segment_article
 
 TESTS = Path(__file__).parent
@@ -238,6 +238,11 @@ def test_byline_under_the_title_and_at_the_end() -> None:
         ("Children play in a fountain (Photo: Reuters)", "Children play in a fountain"),
         ("A flooded street in the old town (Picture: Getty Images)", "A flooded street in the old town"),
         ("Caption: Volunteers at work in the tower", "Volunteers at work in the tower"),
+        (
+            "Photo: Children pose for a picture by the fountain in the old town square",
+            "Children pose for a picture by the fountain in the old town square",
+        ),
+        ("Image caption: Firefighters at the scene. Mike Blake/Reuters", "Firefighters at the scene."),
     ],
 )
 def test_captions_are_recognised_and_lose_their_credit(line: str, said: str) -> None:

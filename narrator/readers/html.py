@@ -44,7 +44,17 @@ from typing import Any
 from ..errors import InputError
 from ..language import normalize_tag
 from ..models import Article, Block, BlockKind
-from .base import CHAPTER_HEADINGS, SENTENCE_END, UNSPACED, clean, describe_skipped, hash_content, is_prose, sayable
+from .base import (
+    CHAPTER_HEADINGS,
+    SENTENCE_END,
+    UNSPACED,
+    clean,
+    describe_skipped,
+    hash_content,
+    is_prose,
+    sayable,
+    strip_credit,
+)
 from .byline import parse_byline
 from .text import CHROME_PATTERNS
 
@@ -117,27 +127,6 @@ ALT_LABEL = re.compile(
     r"|\.(?:jpe?g|png|gif|webp|svg)\b",
     re.IGNORECASE,
 )
-#: A credit inside a caption: "Photo: Reuters/John Doe", "(c) Getty Images", "Foto: dpa", "Credit: AP".
-CREDIT = re.compile(
-    r"[(\[]?\s*(?:(?:photo(?:graph)?|image|picture|pictured|foto|bild|credit|source|quelle|illustration|"
-    r"file photo|video|screenshot)s?(?:\s+credits?)?\s*(?:[:/]|\bby\b|\bcourtesy\b)|©|\(c\)|copyright\b)"
-    r"[^()\[\]]{0,100}[)\]]?\s*$",
-    re.IGNORECASE,
-)
-AGENCY_ONLY = re.compile(
-    r"^(?:getty(?: images)?|afp|ap|reuters|dpa|epa|shutterstock|istock(?:photo)?|imago|picture alliance)"
-    r"(?:\s*[/|,]\s*[\w .-]{1,40})?$",
-    re.IGNORECASE,
-)
-
-#: What follows a caption's last sentence when it names a picture agency: "Mike Blake/Reuters files".
-AGENCY_TAIL = re.compile(
-    r"(?<=[.!?”\"’)])\s+(?=(?:\S+\s+){0,7}\S+$)[^.!?]{0,60}?"
-    r"\b(?:getty(?: images)?|afp|ap|reuters|dpa|epa|shutterstock|istock|imago|picture alliance|associated press|"
-    r"keystone|anadolu)\b[^.!?]{0,40}$",
-    re.IGNORECASE,
-)
-
 #: Typographic quotation marks and their plain forms.
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 #: A title that is only a web address.
@@ -178,11 +167,8 @@ def caption_text(caption: str) -> str:
     'AP reporters met the chief in Rome. He praised them.'
 
     """
-    text = clean(caption)
-    for _ in range(2):  # "Caption. Photo: X (c) Y": two credits in a row
-        text = CREDIT.sub("", text).strip(" |,;–—-")
-        text = AGENCY_TAIL.sub("", text).strip(" |,;–—-")
-    if not text or AGENCY_ONLY.match(text) or ALT_LABEL.search(text) or len(text.split()) < MIN_ALT_WORDS:
+    text = strip_credit(caption, labelled=False)
+    if not text or ALT_LABEL.search(text) or len(text.split()) < MIN_ALT_WORDS:
         return ""
     return text
 

@@ -35,7 +35,17 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Article, Block, BlockKind
-from .base import ADDRESS, clean, decode_text, describe_skipped, hash_text, read_bytes, strip_emphasis, title_from_name
+from .base import (
+    ADDRESS,
+    CAPTION_PREFIX,
+    clean,
+    decode_text,
+    describe_skipped,
+    hash_text,
+    read_bytes,
+    strip_emphasis,
+    title_from_name,
+)
 from .byline import BYLINE, BYLINE_BY, LOCAL_BY, Byline, match_byline, parse_byline, strip_by
 
 __all__ = [
@@ -49,7 +59,6 @@ __all__ = [
     "read",
     "read_article",
     "strip_by",
-    "strip_credit",
 ]
 
 #: Whole lines that are page furniture, not article text (matched case-insensitively).
@@ -71,13 +80,13 @@ CHROME_PATTERNS = tuple(
     )
 )
 
-#: A caption ends in a bracketed credit, or starts with one.
+#: A line of plain text is a caption when it ends in a bracketed credit ("(Image: KCNA)") or starts with a
+#: label (CAPTION_PREFIX); ``base.strip_credit`` takes either off, as it does every reader's captions'.
 CAPTION_CREDIT = re.compile(
     r"\((?:image|photo|picture|photograph|credit|source|illustration|file photo|pictured)s?"
     r"(?:\s+credit)?\s*[:/]\s*[^()]{1,80}\)\s*$",
     re.IGNORECASE,
 )
-CAPTION_PREFIX = re.compile(r"^(?:image|photo|picture|caption)s?(?:\s+caption)?\s*:\s+", re.IGNORECASE)
 
 SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]$")
 MAX_HEADING_WORDS = 12
@@ -252,15 +261,6 @@ def is_caption(block: str) -> bool:
     (True, False)
     """
     return bool(CAPTION_CREDIT.search(block) or CAPTION_PREFIX.match(block))
-
-
-def strip_credit(caption: str) -> str:
-    """A caption without its credit or "Photo:" prefix: what is worth saying aloud.
-
-    >>> strip_credit("Troops on parade (Image: KCNA)")
-    'Troops on parade'
-    """
-    return CAPTION_PREFIX.sub("", CAPTION_CREDIT.sub("", caption)).strip()
 
 
 # --- the source, line by line ------------------------------------------------------------
