@@ -54,6 +54,32 @@ class Progress:
     """Something the user should know that is not an error."""
 
 
+@dataclass(slots=True)
+class WordTimings:
+    """How many of an article's clips came without word marks from an engine that times words
+    (espeak-ng's events lost, a Piper phoneme without alignment): their captions are timed by estimate."""
+
+    clips: int = 0
+    missing: int = 0
+
+    def count(self, clips: Iterator[Clip]) -> Iterator[Clip]:
+        for clip in clips:
+            self.clips += 1
+            self.missing += clip.words is None
+            yield clip
+
+    def describe(self, label: str, engine: str) -> str:
+        """
+        >>> WordTimings(clips=120, missing=3).describe("ferry.txt", "pyttsx3")
+        'ferry.txt: 3 of 120 pieces came without word timings from pyttsx3; their captions are timed by estimate'
+        """
+        pieces = "piece" if self.clips == 1 else "pieces"
+        return (
+            f"{label}: {self.missing} of {self.clips} {pieces} came without word timings from {engine}; "
+            "their captions are timed by estimate"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Published:
     """What happened to one article in a run."""
@@ -488,7 +514,7 @@ class Narrator:
         self._cover_future: Future[Cover] | None = None
         self.cover_id = cover_id or (hashlib.sha256(cover.data).hexdigest() if cover else "")
         self._synthesizer: Synthesizer | None = None
-        self._started: tuple[Article, Iterator[Clip]] | None = None
+        self._started: tuple[Article, Iterator[Clip], WordTimings] | None = None
         self._progress = Progress()
 
     def __enter__(self) -> Narrator:
@@ -576,9 +602,10 @@ class Narrator:
 
     def start(self, article: Article, script: Script) -> None:
         """Start synthesizing ``article`` now, while its episode is still being set up; ``narrate`` takes it on."""
-        self._started = (article, self._clips(article, script))
+        timings = WordTimings()
+        self._started = (article, self._clips(article, script, timings), timings)
 
-    def _clips(self, article: Article, script: Script) -> Iterator[Clip]:
+    def _clips(self, article: Article, script: Script, timings: WordTimings) -> Iterator[Clip]:
         synthesizer = self.synthesizer
         synthesizer.voicing = replace(synthesizer.voicing, voice=self.voice_for(article))
         texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
@@ -592,7 +619,8 @@ class Narrator:
                 self._progress.advance()
                 state["next"] = next(ends, 0)
 
-        return synthesizer.clips(texts, on_done=piece_done)
+        clips = synthesizer.clips(texts, on_done=piece_done)
+        return clips if self.speaks_cue_by_cue else timings.count(clips)
 
     def narrate(
         self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
@@ -603,7 +631,11 @@ class Narrator:
         script = script or self.segment(article)
         self._progress = progress
         started, self._started = self._started, None
-        clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
+        if started is not None and started[0] is article:
+            _, clips, timings = started
+        else:
+            timings = WordTimings()
+            clips = self._clips(article, script, timings)
         progress.start(article.title, len(script.sentences()))
         # Imported only now, while the engines work.
         from .assemble import Pauses, assemble
@@ -629,6 +661,8 @@ class Narrator:
                     pauses = Pauses(chunk_ms=0) if self.speaks_cue_by_cue else Pauses()
                     assembly = assemble(script, clips, spool, encoder, pauses)
                     progress.finish()
+                    if timings.missing:
+                        progress.note(timings.describe(source_label(article.source), settings.engine))
                     encoded = encoder.finish(samples=assembly.samples)
                 spool_path.unlink()
                 timeline = assembly.timeline(encoded)
