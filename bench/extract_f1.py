@@ -238,8 +238,8 @@ def narrator_reader(html: bytes) -> Output:
     """narrator's reader: the blocks it narrates, joined (captions as said, without credits)."""
     from narrator.errors import NarratorError
     from narrator.models import BlockKind
+    from narrator.readers.base import strip_credit
     from narrator.readers.html import parse_html
-    from narrator.readers.text import strip_credit
 
     try:
         article = parse_html(html, source="page.html")

@@ -29,6 +29,7 @@ starts with a closing mark or a small kana, none ends with an opening bracket).
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -457,15 +458,32 @@ _DIGIT_GROUP = re.compile(r"\d{3}(?:[.,]\d+)?[^\w\s]*")
 _SHORT_DIGITS = re.compile(r"\d{1,3}")
 
 
+def _last_runs(text: str, runs: list[tuple[int, int]], run_starts: list[int], start: int, end: int) -> list[str]:
+    """The last two whitespace-free runs of ``text[start:end]`` (fewer when it has fewer), as
+    ``_NOT_SPACE.findall`` of it would end; ``runs`` are the runs of the whole text.
+
+    Found by bisection, not by scanning the piece: an atom that punctuation keeps growing
+    ("Start - - - ..." thousands of times) is asked about once per token.
+    """
+    last = bisect.bisect_right(run_starts, end - 1) - 1
+    out: list[str] = []
+    for r in (last - 1, last):
+        if r >= 0 and max(runs[r][0], start) < min(runs[r][1], end):
+            out.append(text[max(runs[r][0], start) : min(runs[r][1], end)])
+    return out
+
+
 def _atoms(text: str) -> list[_Atom]:
     """Join the tokens that must never be parted into atoms."""
     atoms: list[_Atom] = []
     glue_next = False
+    runs = [m.span() for m in _NOT_SPACE.finditer(text)]
+    run_starts = [a for a, _ in runs]
     for start, end, spaced in _tokens(text):
         token = text[start:end]
         glue = bool(atoms) and glue_next
         if atoms and spaced and not glue:
-            previous = _NOT_SPACE.findall(text[atoms[-1].start : atoms[-1].end])
+            previous = _last_runs(text, runs, run_starts, atoms[-1].start, atoms[-1].end)
             glue = (
                 # a mark alone ("mot ;" in French, a spaced dash) stays with the word before it
                 all(ch in _CLOSING or ch in _DASHES for ch in token)

@@ -66,6 +66,39 @@ class Progress:
     articles are done and how many there are."""
 
 
+@dataclass(slots=True)
+class WordTimings:
+    """How many of an article's clips came without word marks from an engine that times words
+    (espeak-ng's events lost, a Piper phoneme without alignment): their captions are timed by estimate."""
+
+    clips: int = 0
+    missing: int = 0
+
+    def count(self, clips: Iterator[Clip]) -> Iterator[Clip]:
+        for clip in clips:
+            self.clips += 1
+            self.missing += clip.words is None
+            yield clip
+
+    def describe(self, label: str, engine: str) -> str:
+        """
+        >>> WordTimings(clips=120, missing=3).describe("ferry.txt", "pyttsx3")
+        'ferry.txt: 3 of 120 pieces came without word timings from pyttsx3; their captions are timed by estimate'
+        """
+        pieces = "piece" if self.clips == 1 else "pieces"
+        return (
+            f"{label}: {self.missing} of {self.clips} {pieces} came without word timings from {engine}; "
+            "their captions are timed by estimate"
+        )
+
+
+def assembled(progress: Progress, timings: WordTimings, article: Article, engine: str) -> None:
+    """An article's audio is assembled: the bar ends, and the user hears of clips timed by estimate."""
+    progress.finish()
+    if timings.missing:
+        progress.note(timings.describe(source_label(article.source), engine))
+
+
 @dataclass(frozen=True, slots=True)
 class Published:
     """What happened to one article in a run."""
@@ -823,7 +856,7 @@ class Narrator:
         self._cover_future: Future[Cover] | None = None
         self.cover_id = cover_id or (hashlib.sha256(cover.data).hexdigest() if cover else "")
         self._synthesizer: Synthesizer | None = None
-        self._started: tuple[Article, Iterator[Clip]] | None = None
+        self._started: tuple[Article, Iterator[Clip], WordTimings] | None = None
         self._progress = Progress()
         self._cluster: Cluster | None = None
         self._cluster_voices: InstalledVoices | None = None
@@ -953,9 +986,10 @@ class Narrator:
 
     def start(self, article: Article, script: Script) -> None:
         """Start synthesizing ``article`` now, while its episode is still being set up; ``narrate`` takes it on."""
-        self._started = (article, self._clips(article, script))
+        timings = WordTimings()
+        self._started = (article, self._clips(article, script, timings), timings)
 
-    def _clips(self, article: Article, script: Script) -> Iterator[Clip]:
+    def _clips(self, article: Article, script: Script, timings: WordTimings) -> Iterator[Clip]:
         synthesizer = self.synthesizer
         synthesizer.voicing = replace(synthesizer.voicing, voice=self.voice_for(article))
         texts = [chunk for sentence in script.sentences() for chunk in sentence.chunks]
@@ -969,7 +1003,8 @@ class Narrator:
                 self._progress.advance()
                 state["next"] = next(ends, 0)
 
-        return synthesizer.clips(texts, on_done=piece_done)
+        clips = synthesizer.clips(texts, on_done=piece_done)
+        return clips if self.speaks_cue_by_cue else timings.count(clips)
 
     def narrate(
         self, article: Article, *, stem: str, script: Script | None = None, progress: Progress = Progress()
@@ -980,7 +1015,11 @@ class Narrator:
         script = script or self.segment(article)
         self._progress = progress
         started, self._started = self._started, None
-        clips = started[1] if started is not None and started[0] is article else self._clips(article, script)
+        if started is not None and started[0] is article:
+            _, clips, timings = started
+        else:
+            timings = WordTimings()
+            clips = self._clips(article, script, timings)
         progress.start(article.title, len(script.sentences()))
         from .episode import move_episode, write_episode  # imported only now, while the engines work
         from .warmup import return_freed_memory
@@ -1001,7 +1040,7 @@ class Narrator:
                     jobs=settings.jobs,
                     cue_by_cue=self.speaks_cue_by_cue,
                     mp3_name=final.mp3,
-                    assembled=progress.finish,
+                    assembled=lambda: assembled(progress, timings, article, settings.engine),
                 )
                 move_episode(work, output_dir, stem)
         except OSError as exc:  # the disk is full, or failing: one line, and the folder as it was

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .models import Article, BlockKind, ChapterPlan, Paragraph, Script, Sentence
-from .readers.text import strip_credit
+from .readers.base import strip_credit
 
 if TYPE_CHECKING:
     from .lexicon import Lexicon
@@ -599,7 +599,8 @@ def cut_points(
         ends.append(ends[-1] + n)
     cuts: list[int] = []
     start = 0
-    while ends[-1] - ends[start] > max_words:
+    # The last sentence alone too long is a piece of its own: nothing after it to cut at.
+    while ends[-1] - ends[start] > max_words and start + 1 < len(sentences):
         remaining = ends[-1] - ends[start]
         target = remaining / math.ceil(remaining / max_words)
         low, high = max(min_words, 0.6 * target), min(max_words, 1.4 * target)

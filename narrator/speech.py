@@ -187,7 +187,9 @@ class _Common:
 
         def drop(text: str) -> str:
             text = others.sub(run, text) if max(text, default="") > "\u024f" else text
-            return self.silent_runs.sub(" ", text)
+            # Runs of signs are found in the text as it will be said, spaces collapsed: a dropped word
+            # ("##東京#") or a double space must not hide a run that the next reading would find.
+            return self.silent_runs.sub(" ", _SPACE_RUN.sub(" ", text))
 
         return drop
 
@@ -327,8 +329,14 @@ class _Speaker:
             rf"(?<![\w$])(?P<sym>{sym})\s?(?P<a>{num})(?:\s?[–—-]\s?(?:{sym})?\s?(?P<b>{num}))?"
             rf"(?:(?P<hy>-)|\s?)(?P<mag>{mag})?(?!\w){per}"
         )
+        # A number just after a currency sign is that sign's amount ("$1US$"): the amount said after it
+        # would leave the sign before it, to be said again when the spoken form is normalised again.
+        signs = re.escape(
+            "".join(sorted({ch for s in self.currencies for ch in s if unicodedata.category(ch) == "Sc"}))
+        )
+        after_sign = rf"(?<![{signs}])(?<![{signs}]\s)" if signs else ""
         self.money_after = re.compile(
-            rf"{_START}(?P<a>{num})(?:{dash}(?P<b>{num}))?(?:\s?(?P<mag>{mag}))?\s?(?P<sym>{sym})(?!\w){per}"
+            rf"{_START}{after_sign}(?P<a>{num})(?:{dash}(?P<b>{num}))?(?:\s?(?P<mag>{mag}))?\s?(?P<sym>{sym})(?!\w){per}"
         )
         alone = [k for k, v in self.magnitudes.items() if v.get("alone")]
         self.magnitude = re.compile(

@@ -153,7 +153,7 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
         if end > start:
             words = None if audio.words is None else shift_words(audio.words, start, end)
             clip = Clip(pcm=audio.pcm[start * 2 : end * 2], sample_rate=audio.sample_rate, words=words)
-            if cache_root is not None:
+            if cache_root is not None and not audio.words_lost:  # lost marks: asked for again next run
                 ClipCache(Path(cache_root)).put(key, clip)
             return clip
     # Silence twice: a text the voice has nothing to say for ("Ꭰ" in an English voice), or an engine
@@ -161,7 +161,9 @@ def _synthesize_one(text: str, voicing: Voicing, cache_root: str | None, key: st
     # and its sentence is a short pause, not a failed run.
     probe = engine.synthesize("1", voicing.voice, voicing.rate)
     if trim_silence(probe.pcm, probe.sample_rate):
-        return Clip(pcm=bytes(2 * probe.sample_rate * UNSAYABLE_MS // 1000), sample_rate=probe.sample_rate)
+        pause = bytes(2 * probe.sample_rate * UNSAYABLE_MS // 1000)
+        # A pause says no words: none of its marks is missing.
+        return Clip(pcm=pause, sample_rate=probe.sample_rate, words=() if engine.word_timings else None)
     raise SynthesisError(f"the engine produced only silence for: {text[:80]!r}")
 
 

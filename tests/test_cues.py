@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,97 @@ def test_cues_with_some_anchors_start_at_them_or_say_they_do_not(text: str, data
 @given(st.text(max_size=300), st.sampled_from(["en", "ja", "ar"]))
 def test_any_unicode_at_all(text: str, language: str) -> None:
     check_cues(text, split_cues(text, language=language), limits_for(language))
+
+
+class _CountingPattern:
+    """A compiled pattern that counts the characters it is asked to scan."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.scanned = 0
+
+    def findall(self, text: str) -> list[str]:
+        self.scanned += len(text)
+        return self.pattern.findall(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        self.scanned += len(text)
+        return self.pattern.finditer(text)
+
+
+@pytest.mark.parametrize("mark", ["- ", ". ", "— ", "” ", "。 "])
+def test_a_long_run_of_marks_is_split_in_linear_time(monkeypatch: pytest.MonkeyPatch, mark: str) -> None:
+    """Marks alone join the atom before them, so "Start - - - ..." is one atom that grows by each
+    token; asking the whole atom about its last tokens each time was quadratic ("Start " + 20,000
+    "- " took 28 s). The work is counted, not timed: the characters scanned for whitespace-free runs."""
+    counting = _CountingPattern(cues_module._NOT_SPACE)
+    monkeypatch.setattr(cues_module, "_NOT_SPACE", counting)
+    text = "Start " + mark * 3000
+    (cue,) = split_cues(text)
+    assert cue.text.split() == text.split()
+    assert counting.scanned <= 4 * len(text)  # 9 million before: every token scanned the atom so far
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\u00a0\u2007ab1-—.,東京。", max_size=30), st.data())
+def test_the_last_runs_of_a_piece_are_those_findall_gives(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    runs = [m.span() for m in cues_module._NOT_SPACE.finditer(text)]
+    found = cues_module._last_runs(text, runs, [a for a, _ in runs], start, end)
+    assert found == cues_module._NOT_SPACE.findall(text[start:end])[-2:]
+
+
+class _ScanCounter:
+    """Stands for a compiled pattern and adds up the characters it is asked to search."""
+
+    def __init__(self, pattern: re.Pattern[str], total: list[int]) -> None:
+        self._pattern = pattern
+        self._total = total
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self._pattern, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self._total[0] += sum(len(a) for a in args if isinstance(a, str))
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+def _work_of_split_cues(text: str) -> tuple[int, int]:
+    """What ``split_cues(text)`` does, counted, not timed: the characters that the cues module's
+    patterns search, and the function calls made (Python's and C's, by a profile hook)."""
+    scanned = [0]
+    calls = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in list(vars(cues_module).items()):
+            if isinstance(value, re.Pattern):
+                patch.setattr(cues_module, name, _ScanCounter(value, scanned))
+        sys.setprofile(profile)
+        try:
+            split_cues(text)
+        finally:
+            sys.setprofile(None)
+    return scanned[0], calls
+
+
+@pytest.mark.parametrize("mark", ["- ", "。 "])
+def test_building_cues_for_a_run_of_marks_grows_linearly(mark: str) -> None:
+    """ "Start " + 20,000 "- " took 28 s before the atoms' last tokens were found by bisection.
+    Twice the marks must cost about twice the work, measured by what is scanned and called (4x
+    when quadratic), so neither that nor another quadratic step can come back; the cue is right."""
+    small, large = (_work_of_split_cues("Start " + mark * n) for n in (10_000, 20_000))
+    assert large[0] <= 2.5 * small[0], (small, large)  # characters scanned
+    assert large[1] <= 2.5 * small[1], (small, large)  # function calls
+    text = "Start " + mark * 20_000
+    (cue,) = split_cues(text)
+    check_cues(text, (cue,), limits_for("en"))
+    assert cue.text.split() == text.split()

@@ -26,6 +26,7 @@ from narrator.models import Article, BlockKind
 from narrator.readers import InputFormat, find_inputs, read, read_input, read_url, sniff_format
 from narrator.readers.html import page_language, parse_html
 from narrator.readers.markdown import parse_front_matter, parse_markdown
+from narrator.readers.text import parse_text
 from narrator.segment import segment_article
 
 INPUTS_DIR = Path(__file__).parent / "data" / "inputs"
@@ -252,6 +253,48 @@ def test_news_page_figure_caption_is_read_without_its_credit(news: Article) -> N
     assert caption.text == "The new ferry during sea trials in the estuary last month"
     sentence = next(s for s in segment_article(news, rate_wpm=175).sentences() if s.text == caption.text)
     assert sentence.chunks == ("Image caption: The new ferry during sea trials in the estuary last month",)
+
+
+#: (caption, as it is said, whether a line of plain text is seen as a caption: by a credit in brackets
+#: with an English word for it, "(Image: KCNA)").
+CAPTIONS = [
+    ("Troops on parade in Pyongyang (Image: KCNA)", "Troops on parade in Pyongyang", True),
+    ("The ferry leaves the harbour at dawn (Photo: Jane Roe/AFP)", "The ferry leaves the harbour at dawn", True),
+    (
+        "Children pose for a picture by the fountain (Photo: Reuters)",
+        "Children pose for a picture by the fountain",
+        True,
+    ),
+    ("Die Fähre im Hafen von Kiel am Morgen (Bild: Stadt Kiel)", "Die Fähre im Hafen von Kiel am Morgen", False),
+    (
+        "Rishi Sunak speaks in Downing Street. Photograph: Stefan Rousseau/PA",
+        "Rishi Sunak speaks in Downing Street.",
+        False,
+    ),
+]
+
+
+def _said_captions(article: Article) -> list[str]:
+    return [c for s in segment_article(article, rate_wpm=175).sentences() for c in s.chunks if "Image caption" in c]
+
+
+@pytest.mark.parametrize(("caption", "said", "in_plain_text"), CAPTIONS)
+def test_every_reader_says_a_caption_without_its_credit_alike(caption: str, said: str, in_plain_text: bool) -> None:
+    """One rule (``base.strip_credit``) for a page's figcaption, a Markdown image's alt text and a
+    caption line of plain text."""
+    body = "The harbour ferry will run again from Monday, the council said on Tuesday evening."
+    more = "Repairs to the landing stage took longer than planned because of the storms in March."
+    said_as = [f"Image caption: {said}"]
+    html = (
+        f'<!DOCTYPE html><html lang="en"><head><title>Ferry</title></head><body><article><h1>Ferry</h1>'
+        f"<p>{body} {more}</p><figure><img src='a.jpg'><figcaption>{caption}</figcaption></figure>"
+        f"<p>{more} {body}</p></article></body></html>"
+    )
+    assert _said_captions(parse_html(html.encode(), source="p.html")) == said_as
+    markdown = f"# Ferry\n\n{body}\n\n![{caption}](a.jpg)\n\n{more}\n"
+    assert _said_captions(parse_markdown(markdown, source="a.md")) == said_as
+    text = f"Ferry\n\n{body}\n\n{caption}\n\n{more}\n"
+    assert _said_captions(parse_text(text, source="a.txt")) == (said_as if in_plain_text else [])
 
 
 def test_news_page_keeps_the_standfirst_and_every_paragraph(news: Article) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 import unicodedata
@@ -575,6 +576,34 @@ def test_a_wall_of_text_is_cut_where_its_topic_changes() -> None:
     assert len(script.chapters) == 2
     first_chapter_ends = script.chapters[0].paragraphs[-1].sentences[-1].text
     assert first_chapter_ends in (a[-2], a[-1], b[0]), first_chapter_ends  # one sentence off at most
+
+
+def test_a_last_sentence_too_long_for_any_chapter_is_a_piece_of_its_own() -> None:
+    """A run of marks that the engine cannot say joins one sentence ("Start - - - ..."): as the
+    last of its chapter it was cut after as well, and the empty piece after it raised IndexError."""
+    assert cut_points(["a b", "x " * 50], 10, 2) == [1]
+    text = "Start " + "- " * 5000
+    script = segment_article(article(para(text.strip())), rate_wpm=RATE)
+    assert [s.text for s in script.sentences()] == ["A title", text.strip()]
+    assert [len(c.paragraphs) for c in script.chapters] == [1, 1]
+    # After shorter sentences too, at the size that made cue building quadratic.
+    text = "Start " + "- " * 20_000
+    opening = "The ferry leaves at dawn. It crosses the bay in an hour. " * 30
+    script = segment_article(article(para(opening.strip()), para(text.strip())), rate_wpm=RATE)
+    assert script.chapters[-1].paragraphs[-1].sentences[-1].text == text.strip()
+    assert all(c.paragraphs for c in script.chapters)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=40), st.integers(5, 80), st.integers(0, 10))
+def test_cut_points_cut_inside_the_run_into_pieces_that_fit(lengths: list[int], max_words: int, min_words: int) -> None:
+    """Every cut starts a piece that has a sentence (never after the last one), and a piece is over
+    ``max_words`` only when it is one sentence too long for any piece."""
+    sentences = [" ".join(["word"] * n) for n in lengths]
+    cuts = cut_points(sentences, max_words, min_words)
+    assert cuts == sorted(set(cuts)) and all(0 < c < len(sentences) for c in cuts)
+    for a, b in itertools.pairwise([0, *cuts, len(sentences)]):
+        assert sum(lengths[a:b]) <= max_words or b - a == 1, (a, b)
 
 
 def test_cut_points_prefer_the_topic_change_to_the_middle() -> None:

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from narrator.errors import InputError, NarratorError
 from narrator.models import Article, BlockKind
-from narrator.readers.base import decode_text
-from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article, strip_credit
+from narrator.readers.base import decode_text, strip_credit
+from narrator.readers.text import is_caption, is_chrome, match_byline, parse_text, read_article
 from narrator.segment import segment_article
 
 TESTS = Path(__file__).parent
@@ -238,6 +238,11 @@ def test_byline_under_the_title_and_at_the_end() -> None:
         ("Children play in a fountain (Photo: Reuters)", "Children play in a fountain"),
         ("A flooded street in the old town (Picture: Getty Images)", "A flooded street in the old town"),
         ("Caption: Volunteers at work in the tower", "Volunteers at work in the tower"),
+        (
+            "Photo: Children pose for a picture by the fountain in the old town square",
+            "Children pose for a picture by the fountain in the old town square",
+        ),
+        ("Image caption: Firefighters at the scene. Mike Blake/Reuters", "Firefighters at the scene."),
     ],
 )
 def test_captions_are_recognised_and_lose_their_credit(line: str, said: str) -> None:
@@ -401,6 +406,26 @@ def test_bullets_are_items_without_their_markers() -> None:
     assert items == ["a torch", "a map of the coast path", "a flask of tea", "gloves"]
 
 
+def test_a_list_indented_further_than_the_prose_is_items() -> None:
+    """A list a tab in was one paragraph, its bullets said ("asterisk Hierarchical storage
+    asterisk Lossless JPEG"). The text is libjpeg-turbo's libjpeg.txt."""
+    text = (
+        "Overview\n\n"
+        "A word about functions *not* provided by the library.  We handle a subset of\n"
+        "the ISO JPEG standard; most baseline, extended-sequential, and progressive\n"
+        "JPEG processes are supported.  (Our subset includes all features now in common\n"
+        "use.)  Unsupported ISO options include:\n"
+        "\t* Hierarchical storage\n\t* Lossless JPEG\n\t* DNL marker\n\t* Nonintegral subsampling ratios\n"
+    )
+    article = parse_text(text, source="libjpeg.txt")
+    items = [b.text for b in article.blocks if b.kind is BlockKind.ITEM]
+    assert items == ["Hierarchical storage", "Lossless JPEG", "DNL marker", "Nonintegral subsampling ratios"]
+    xz = read_article(TESTS / "data" / "real" / "xz-utils-README.txt")
+    items = [b.text for b in xz.blocks if b.kind is BlockKind.ITEM]
+    assert any(item.startswith("Stable: Z is incremented when bugs get fixed") for item in items)
+    assert not any(b.text.startswith(("* ", "- ")) for b in xz.blocks)
+
+
 def test_emphasis_loses_its_markers_and_addresses_stay_whole(ijg: Article) -> None:
     text = (
         "Warnings\n\nThis is *not* a drill, and it is _really_ __important__ and **urgent**.\n\n"
@@ -439,6 +464,83 @@ def test_indented_code_and_shell_commands_are_skipped_and_noted() -> None:
         "That is better but ping fails.",
     ]
     assert libcap.skipped and all(s.startswith("a code block of") for s in libcap.skipped)
+
+
+PROSE = "The guide explains what each part of the program does and how the parts fit together."
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Advanced Bash-Scripting Guide"],  # a title page
+        ["GNU GENERAL PUBLIC LICENSE", "Version 2, June 1991"],
+        ["Little Fly,", "Thy summer's play", "My thoughtless hand"],  # a verse (Blake, "The Fly")
+        ["Free Software Foundation", "51 Franklin Street", "Boston, MA 02110-1301"],  # an address
+    ],
+)
+def test_indented_lines_without_a_sign_of_code_are_read(lines: list[str]) -> None:
+    """Short lines four spaces in that no sentence ends were all taken for code; a title page, a
+    verse or an address is indented so too, but nothing on its lines looks like code."""
+    indented = "\n".join(f"    {line}" for line in lines)
+    article = parse_text(f"A title\n\n{PROSE}\n\n{indented}\n\n{PROSE}\n", source="a.txt")
+    assert [b.text for b in article.blocks] == [PROSE, " ".join(lines), PROSE]
+    assert article.skipped == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "./configure --prefix=/usr",
+        "make install",
+        "$HOME/bin",
+        "~/bin",
+        ".../configure --enable-gdbmi",
+        "(gdb) thread 2.1",
+        "VerifyHostKeyDNS yes",
+        "PANGO_GLYPH_EMPTY",
+        "/usr/local/man:/usr/share/man",
+        "https://web.mit.edu/kerberos/",
+        "-> await-request-response",
+        "4     VISUALID     visual-id",
+    ],
+)
+def test_indented_commands_paths_and_listings_are_still_code(line: str) -> None:
+    article = parse_text(f"A title\n\n{PROSE}\n\n    {line}\n\n{PROSE}\n", source="a.txt")
+    assert [b.text for b in article.blocks] == [PROSE, PROSE]
+    assert article.skipped == ("a code block of 1 line",)
+
+
+def test_an_indented_title_page_is_read() -> None:
+    """Debian's README for the Advanced Bash-Scripting Guide: its title page, tab-indented,
+    was a code block of 4 lines; only the e-mail address is left out now."""
+    article = read_article(DOCS / "abs-guide-readme.txt")
+    said = " ".join(s.text for s in segment_article(article, rate_wpm=175).sentences())
+    for line in ("Advanced Bash-Scripting Guide", "A complete guide to shell scripting, using Bash", "Mendel Cooper"):
+        assert line in said
+    assert article.skipped == ("a code block of 1 line",)
+    assert article.dropped == ("\t\t\tthegrendel@theriver.com".expandtabs(8),)
+
+
+def test_the_gdb_readme_keeps_its_paragraphs_and_skips_its_commands() -> None:
+    """An indented first line right after a code block went with the code ("it goes on with the
+    code block just before it"), so GDB's README lost the first line of eight paragraphs (three of them here)."""
+    gdb = read_article(DOCS / "gdb-readme.txt")
+    assert gdb.title == "README for GDB release"  # indented, and the first line
+    texts = [b.text for b in gdb.blocks]
+    assert (
+        "If you want to typeset and print copies of this manual, you need TeX, a program to print its DVI "
+        "output files, and `texinfo.tex', the Texinfo definitions file. This file is included in the GDB "
+        "distribution, in the directory `gdb-VERSION/texinfo'." in texts
+    )
+    assert (
+        "If you prefer to have the manual in PDF format, type this from the `gdb/doc' subdirectory of the "
+        "main source directory:" in texts
+    )
+    assert "(Take note of how this differs from the invocation used to actually configure the build tree.)" in texts
+    words = " ".join(texts)
+    for command in ("cd gdb-VERSION", "make all install", "mkdir build", "cd gdb/doc", "make gdb.pdf", "# RIGHT"):
+        assert command not in words
+    assert all(s.startswith(("a code block of", "a table of")) for s in gdb.skipped)
 
 
 def test_a_fenced_block_is_skipped_and_noted() -> None:

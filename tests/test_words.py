@@ -11,10 +11,12 @@ import array
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.cache import ClipCache
+from narrator.cli import main
 from narrator.engines import engine_times_words
 from narrator.models import Article, Block, BlockKind, Clip, WordMark
 from narrator.segment import make_sentence, segment_article
@@ -97,6 +99,75 @@ def test_a_shifted_mark_keeps_its_sample(lead: int, first: int, gap: int, second
     start, end = trim_bounds(pcm.tobytes(), RATE)
     (shifted,) = shift_words((WordMark(1, lead + first + gap),), start, end)
     assert pcm[start + shifted.sample] == pcm[lead + first + gap] == -900
+
+
+def _losing_word_events(monkeypatch: pytest.MonkeyPatch, *, every: int) -> None:
+    """Fault injection into the real engine: of every ``every``-th utterance espeak-ng finishes (its
+    message id), the tap keeps only the first word event, as if the others had been lost on the way.
+    Patched before the workers fork, so they lose them too."""
+    from narrator.engines.pyttsx3_engine import _WordTap
+
+    record = _WordTap._record
+
+    def lossy(self: _WordTap, events: object) -> None:
+        record(self, events)
+        if self._finished and self._seen % every == 0:
+            self._finished = self._finished[:1]
+
+    monkeypatch.setattr(_WordTap, "_record", lossy)
+
+
+LOSSY_TEXTS = [
+    "The harbour ferry will run again from Monday, the council said on Tuesday evening.",
+    "Repairs to the landing stage took longer than planned because of the storms in March.",
+]
+
+
+def test_word_events_lost_once_are_asked_for_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every second utterance loses its word events: each text's first try does (the warm-up is the
+    first), its second does not, and the clip has every mark, as without the loss."""
+    _losing_word_events(monkeypatch, every=2)
+    with Synthesizer(Voicing(engine="pyttsx3", voice="", rate=175), jobs=1, cache=ClipCache(tmp_path)) as synth:
+        clips = list(synth.clips(LOSSY_TEXTS))
+    for text, clip in zip(LOSSY_TEXTS, clips, strict=True):
+        starts = word_starts(text, clip.words or ())
+        assert clip.words is not None and sum(s is not None for s in starts) >= len(starts) - 2, text
+    assert len(list(tmp_path.glob("*/*.wav"))) == 2  # complete: cached
+
+
+def test_word_events_lost_for_good_leave_a_clip_without_marks_uncached(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Half a sentence's marks were taken as all of them, cached so, and its captions timed by them
+    with nothing said. Now the clip has none (captions timed by estimate) and is not cached."""
+    _losing_word_events(monkeypatch, every=1)
+    with Synthesizer(Voicing(engine="pyttsx3", voice="", rate=175), jobs=1, cache=ClipCache(tmp_path)) as synth:
+        clips = list(synth.clips(LOSSY_TEXTS))
+    assert all(clip.words is None and clip.pcm for clip in clips)
+    assert not list(tmp_path.glob("*/*.wav"))
+
+
+def test_a_run_says_when_captions_are_timed_by_estimate(
+    monkeypatch: pytest.MonkeyPatch, runner: CliRunner, tmp_path: Path
+) -> None:
+    import webvtt
+
+    article = tmp_path / "ferry.txt"
+    article.write_text("The harbour ferry returns to the town\n\n" + " ".join(LOSSY_TEXTS) + "\n", encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = ["narrate", str(article), "-o", str(out), "--cache-dir", str(cache), "--jobs", "1"]
+    _losing_word_events(monkeypatch, every=1)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    note = "ferry.txt: 3 of 3 pieces came without word timings from pyttsx3; their captions are timed by estimate"
+    assert f"narrator: {note}" in result.stderr
+    starts = [cue.start_in_seconds for cue in webvtt.read(str(out / "ferry.vtt"))]
+    assert len(starts) >= 3 and starts == sorted(starts)
+    monkeypatch.undo()  # the events come again: the clips are synthesized again, not taken from the cache
+    result = runner.invoke(main, [*args, "--as-new"])
+    assert result.exit_code == 0, result.output
+    assert "word timings" not in result.stderr
+    assert len(list(cache.glob("*/*.wav"))) == 3
 
 
 def test_the_cache_keeps_a_clips_words_in_its_file(tmp_path: Path) -> None:

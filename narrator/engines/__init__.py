@@ -39,6 +39,10 @@ class Audio:
     """Where each word of the text starts (and ends, when the engine tells), in samples of ``pcm``
     (offsets into the text given to ``synthesize``), in time order; None when the engine cannot
     tell. Any engine may fill it: espeak-ng from its word events, a neural engine from its alignments."""
+    words_lost: bool = False
+    """The engine times words but lost this clip's (espeak-ng's word events missing or short, twice):
+    ``words`` is None, its captions are timed by estimate, and the clip is not cached, so that the
+    next run asks again rather than keep it so."""
 
 
 class Engine(Protocol):

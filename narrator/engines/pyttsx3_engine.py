@@ -15,6 +15,9 @@ writes; ``audio_position`` is the same rounded down to milliseconds). The driver
 them, so _WordTap puts a callback of its own in front of the driver's that reads the
 events and then hands every call on unchanged. Curly double quotes are spoken as straight
 ones: inside “…” espeak-ng reports no word after the first (same phonemes, same length).
+Marks that stop short of the text's end, or are too few for its words, are events lost
+(``_covers``): the text is spoken once more, and if they are lost again the clip has no
+marks (``Audio.words_lost``) and its captions are timed by estimate, never by half its marks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import contextlib
 import importlib.util
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -30,7 +34,8 @@ import threading
 import time
 import wave
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,11 @@ _EVENT_MSG_TERMINATED = 6
 _MAX_EVENTS = 1024
 #: Same length, so the events' character positions still index the caller's text.
 _STRAIGHT_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
+#: A word espeak-ng speaks: a run without spaces that has a letter or a digit.
+_SPOKEN_WORD = re.compile(r"\S*[^\W_]\S*")
+#: espeak-ng gives at least this many marks a word: one for two words at times ("of the", "such as"),
+#: 0.83 at the fewest on 428 pieces of real text (the seed, tests/data, three READMEs; en, de, fr).
+_MIN_MARKS_PER_WORD = 0.5
 
 
 def _install_hint() -> str:
@@ -140,19 +150,22 @@ class _WordTap:
             self._floor = self._seen
             self._words.clear()
             self._finished = None
+            self.failed = False
 
     def take(self, text: str, frames: int) -> tuple[WordMark, ...] | None:
-        """The finished utterance's words, if they fit its text and its ``frames`` samples."""
+        """The finished utterance's words if they are all there: they fit its text and its ``frames``
+        samples, in order, and cover the text (``_covers``); None when any is missing."""
         with self._lock:
             marks, self._finished = self._finished, None
-        if marks is None or self.failed:
+            failed = self.failed
+        if marks is None or failed:
             return None
         last = 0
         for mark in marks:
             if not 0 <= mark.offset < len(text) or not last <= mark.sample <= frames:
                 return None
             last = mark.sample
-        return marks
+        return marks if _covers(text, marks) else None
 
     def _on_synth(self, wav: Any, numsamples: int, events: Any) -> int:
         # Read first: the driver announces "finished-utterance" from inside its callback.
@@ -179,6 +192,22 @@ class _WordTap:
                     self._words.setdefault(uid, []).append(mark)
                 elif event.type == _EVENT_MSG_TERMINATED:
                     self._finished = tuple(self._words.pop(uid, ()))
+
+
+def _covers(text: str, marks: Sequence[WordMark]) -> bool:
+    """Whether ``marks`` can be all of ``text``'s: enough of them for its words, the last one on its
+    last word or the one before (a pair spoken as one: "such as:"). Fewer means events were lost.
+
+    >>> marks = [WordMark(0, 0), WordMark(4, 2000), WordMark(10, 5000), WordMark(17, 8000)]
+    >>> _covers("The ferry leaves at dawn.", marks), _covers("The ferry leaves at dawn.", marks[:2])
+    (True, False)
+    >>> _covers("“…”", []), _covers("Ferry", [])
+    (True, False)
+    """
+    words = [m.start() for m in _SPOKEN_WORD.finditer(text)]
+    if not words:
+        return True
+    return len(marks) >= _MIN_MARKS_PER_WORD * len(words) and marks[-1].offset >= words[max(0, len(words) - 2)]
 
 
 class Pyttsx3Engine:
@@ -247,10 +276,18 @@ class Pyttsx3Engine:
     def synthesize(self, text: str, voice: str, rate: int) -> Audio:
         self._configure(voice, rate)
         text = text.translate(_STRAIGHT_QUOTES)
+        without_words: Audio | None = None
         for _attempt in range(RETRIES):
             audio = self._say(text)
-            if audio is not None and audio.pcm:
+            if audio is None or not audio.pcm:
+                continue
+            if audio.words is not None or self._tap is None:
                 return audio
+            if without_words is not None:
+                break  # the word events lost twice: the audio is kept without them
+            without_words = audio  # the audio came and its word events did not: once more
+        if without_words is not None:
+            return replace(without_words, words_lost=True)
         raise SynthesisError(f"the engine returned no audio {RETRIES} times for: {text[:80]!r}")
 
     def _configure(self, voice: str, rate: int) -> None:

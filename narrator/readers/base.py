@@ -29,6 +29,36 @@ PROSE_UNSPACED_CHARS = 20
 ADDRESS = re.compile(
     r"((?:[a-z][a-z0-9+.-]*://|www\.|mailto:)\S+|\S+@\S+\.\w+|(?:\.{0,2}/)?[\w.-]+(?:/[\w.*-]+)+/?)", re.I
 )
+#: What a picture's credit is called, as captions print it before the name: "Photo: Reuters", "Foto: dpa".
+_CREDIT_WORDS = (
+    r"(?:photo(?:graph)?|image|picture|pictured|foto|bild|credit|source|quelle|illustration|file photo|video|"
+    r"screenshot)s?(?:\s+credits?)?"
+)
+#: A credit ending a caption: "Photo: Reuters/John Doe", "(c) Getty Images", "Foto: dpa", "Credit: AP", "(Photo by
+#: Jane Doe)". "By" and "copyright" start a credit only where a credit can start (the caption's start, a bracket,
+#: after a sentence or a separator), not in "Children pose for a picture by the fountain".
+CREDIT = re.compile(
+    rf"(?:[(\[]?\s*\b{_CREDIT_WORDS}\s*[:/]"
+    rf"|(?:^|(?<=[.!?”\"’)|,;–—-]\s)|[(\[]\s*)(?:{_CREDIT_WORDS}\s+(?:by|courtesy)\b|copyright\b)"
+    r"|©|\(c\))"
+    r"[^()\[\]]{0,100}[)\]]?\s*$",
+    re.IGNORECASE,
+)
+#: A credit that names only a picture agency: "Getty Images/AFP", "Reuters".
+AGENCY_ONLY = re.compile(
+    r"^(?:getty(?: images)?|afp|ap|reuters|dpa|epa|shutterstock|istock(?:photo)?|imago|picture alliance)"
+    r"(?:\s*[/|,]\s*[\w .-]{1,40})?$",
+    re.IGNORECASE,
+)
+#: What follows a caption's last sentence when it names a picture agency: "Mike Blake/Reuters files".
+AGENCY_TAIL = re.compile(
+    r"(?<=[.!?”\"’)])\s+(?=(?:\S+\s+){0,7}\S+$)[^.!?]{0,60}?"
+    r"\b(?:getty(?: images)?|afp|ap|reuters|dpa|epa|shutterstock|istock|imago|picture alliance|associated press|"
+    r"keystone|anadolu)\b[^.!?]{0,40}$",
+    re.IGNORECASE,
+)
+#: The label a caption starts with in plain text, where nothing else marks it: "Photo: ", "Image caption: ".
+CAPTION_PREFIX = re.compile(r"^(?:image|photo|picture|caption)s?(?:\s+caption)?\s*:\s+", re.IGNORECASE)
 #: Plain-text emphasis: ``*word*``, ``**words**``, ``_word_``, ``__words__``, not inside a word.
 EMPHASIS = re.compile(r"(?<![\w*])(\*{1,2}|_{1,2})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
 
@@ -91,6 +121,30 @@ def clean(text: str) -> str:
     text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = "".join(ch if unicodedata.category(ch) != "Cc" else " " for ch in text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_credit(caption: str, *, labelled: bool = True) -> str:
+    """A caption without its credit: what is worth saying aloud ("" when only a credit is left).
+
+    The credit ends the caption: in brackets, after a label ("Photo: Reuters/John Doe", "© Getty"),
+    or as an agency after its last sentence. A plain text's caption may start with a label too,
+    which marks it as a caption and is dropped (``labelled``); in a page the element marks it,
+    and "Photo: Jane Roe/AFP" there is only a credit. Every reader's captions go through here.
+
+    >>> strip_credit("Troops on parade (Image: KCNA)"), strip_credit("Caption: Volunteers at work")
+    ('Troops on parade', 'Volunteers at work')
+    >>> strip_credit("Photo: Reuters/John Doe", labelled=False), strip_credit("Troops. Photo: Jane Roe/AFP")
+    ('', 'Troops.')
+    >>> strip_credit("Getty Images/AFP"), strip_credit("Children pose for a picture by the fountain")
+    ('', 'Children pose for a picture by the fountain')
+    """
+    text = clean(caption)
+    if labelled:
+        text = CAPTION_PREFIX.sub("", text)
+    for _ in range(2):  # "Caption. Photo: X (c) Y": two credits in a row
+        text = CREDIT.sub("", text).strip(" |,;–—-")
+        text = AGENCY_TAIL.sub("", text).strip(" |,;–—-")
+    return "" if AGENCY_ONLY.match(text) else text
 
 
 def has_words(blocks: Iterable[Block]) -> bool:

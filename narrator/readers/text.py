@@ -35,7 +35,17 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Article, Block, BlockKind
-from .base import clean, decode_text, describe_skipped, hash_text, read_bytes, strip_emphasis, title_from_name
+from .base import (
+    ADDRESS,
+    CAPTION_PREFIX,
+    clean,
+    decode_text,
+    describe_skipped,
+    hash_text,
+    read_bytes,
+    strip_emphasis,
+    title_from_name,
+)
 from .byline import BYLINE, BYLINE_BY, LOCAL_BY, Byline, match_byline, parse_byline, strip_by
 
 __all__ = [
@@ -49,7 +59,6 @@ __all__ = [
     "read",
     "read_article",
     "strip_by",
-    "strip_credit",
 ]
 
 #: Whole lines that are page furniture, not article text (matched case-insensitively).
@@ -71,13 +80,13 @@ CHROME_PATTERNS = tuple(
     )
 )
 
-#: A caption ends in a bracketed credit, or starts with one.
+#: A line of plain text is a caption when it ends in a bracketed credit ("(Image: KCNA)") or starts with a
+#: label (CAPTION_PREFIX); ``base.strip_credit`` takes either off, as it does every reader's captions'.
 CAPTION_CREDIT = re.compile(
     r"\((?:image|photo|picture|photograph|credit|source|illustration|file photo|pictured)s?"
     r"(?:\s+credit)?\s*[:/]\s*[^()]{1,80}\)\s*$",
     re.IGNORECASE,
 )
-CAPTION_PREFIX = re.compile(r"^(?:image|photo|picture|caption)s?(?:\s+caption)?\s*:\s+", re.IGNORECASE)
 
 SENTENCE_END = re.compile(r"[.!?…:;\"'”’)\]]$")
 MAX_HEADING_WORDS = 12
@@ -100,6 +109,29 @@ LIST_MARKER = re.compile(r"(?:[*+•‣◦▪–-]|(?P<label>\(?(?:\d{1,3}|[a-z]
 CODE_LINE = re.compile(
     r"^(?:[$#%]\s|>>>\s|\.\.\.\s|[\w.-]+@[\w.-]+[:~]|-{1,2}\w|[{}])"
     r"|[;{}\\]\s*$|\s(?:=|==|->|=>|&&|\|\||::)\s|\w\(.*\)\s*$|^\w[\w.-]*\s+-{1,2}[a-zA-Z]"
+)
+#: What a line of a command, a listing or a program's output has when CODE_LINE finds nothing. An
+#: indented run of short lines is code only with these (a title page, a verse, an address has none).
+COMMAND_SIGN = re.compile(
+    r"""
+    \w=\S                                # an assignment: CC=cc, --prefix=/usr
+    | (?:^|[\s"'(\[=:])(?:\.+|~)?/\w     # a path's start: ./configure, .../configure, ~/bin, /usr/bin
+    | /[\w.-]+/                          # a path's folder: [4m/usr/share/man
+    | \$[A-Za-z_{(]                      # a shell variable or substitution: $HOME/bin, ${x}, $(pwd)
+    | ^[a-z]                             # a lower-case first word: make install, cd vcpkg
+    | (?:^|\s)(?:--?|\+)[a-z]            # an option: --enable-gdbmi, compress -c, +ssh-rsa
+    | </?[A-Za-z][^<>]*>                 # a markup tag: <family>
+    | ^\#\w | \w::\w | \w\(              # a directive, a scope, a call: #include, a::b, install(
+    | /\* | \*/ | ^//                    # a comment
+    | \w_\w | (?:^|\s)_\w                # an identifier: PANGO_GLYPH_EMPTY, _fileno
+    | [a-z][A-Z]                         # a name in camel case: XRenderQueryFormats, VerifyHostKeyDNS
+    | \w\|\w | \|-- | --\| | ={3}        # alternatives, a diagram's or a log's rule: a|b, |--, ===
+    | (?:^|\s)(?:->|=>|<-)(?:\s|$)       # an arrow: -> await-request-response
+    | ^\([a-z]{2,}\)(?:\s|$)             # a debugger's prompt: (gdb) thread 2.1
+    | \\                                 # an escape: \M-[A, \n
+    | [^\s.!?]\ {2,}\S                   # columns: 4     VISUALID     visual-id
+    """,
+    re.VERBOSE,
 )
 #: Spaces that separate a table's columns: two or more, not after the end of a sentence.
 COLUMN_GAP = re.compile(r"(?<![.!?:;,])\s{2,}(?=\S)")
@@ -231,15 +263,6 @@ def is_caption(block: str) -> bool:
     return bool(CAPTION_CREDIT.search(block) or CAPTION_PREFIX.match(block))
 
 
-def strip_credit(caption: str) -> str:
-    """A caption without its credit or "Photo:" prefix: what is worth saying aloud.
-
-    >>> strip_credit("Troops on parade (Image: KCNA)")
-    'Troops on parade'
-    """
-    return CAPTION_PREFIX.sub("", CAPTION_CREDIT.sub("", caption)).strip()
-
-
 # --- the source, line by line ------------------------------------------------------------
 
 
@@ -287,6 +310,18 @@ def _chunks(text: str) -> list[_Chunk]:
         else:  # a text without blank lines: one paragraph per line
             chunks.extend(_split_group([line], base, one_per_line=True)[0] for line in group)
     return chunks
+
+
+def _has_code_sign(line: str) -> bool:
+    """Whether one line (stripped) of an indented run shows a sign of code: what CODE_LINE or
+    COMMAND_SIGN find ("make install", "CC=cc ./configure"), only addresses and paths, or more
+    symbols than prose has. Digits are no sign: an address has its postcode, a title page its date."""
+    if CODE_LINE.search(line) or COMMAND_SIGN.search(line):
+        return True
+    words = LIST_MARKER.sub("", line, count=1).split()  # "* https://..." lists only addresses
+    if words and all(ADDRESS.fullmatch(word) for word in words):
+        return True
+    return sum(ch.isalnum() or ch.isspace() for ch in line) < PROSE_LETTERS * len(line)
 
 
 def _code_like(lines: list[str]) -> bool:
@@ -372,6 +407,9 @@ def _split_group(
             if _is_code(run, base, after_code=continued):
                 out.append(_Chunk("code", run, raw=run))
                 continue
+            if LIST_MARKER.match(run[0].strip()):  # a list indented further than the prose: its items
+                out.extend(_split_group(run, min(map(_indent, run)), one_per_line=one_per_line))
+                continue
             if len(run) > 1 or k == len(group):
                 out.append(_Chunk("text", [x.strip() for x in run], raw=run))  # an indented paragraph, a quote
                 continue
@@ -400,13 +438,16 @@ def _split_group(
 def _is_code(run: list[str], base: int, *, after_code: bool) -> bool:
     """Whether an indented run of lines is code: it reads as code, or it is indented like a Markdown
     code block (four spaces more than the prose) and made of short lines that no sentence ends
-    ("cd vcpkg", "./configure"), or it goes on with the code block just before it."""
+    ("./configure --prefix=/usr", "$HOME/bin"), or it goes on with the code block just before it;
+    either way with a sign of code on one of its lines at least (``_has_code_sign``). A title page,
+    a verse, an address is indented and short-lined too, but has none: "Advanced Bash-Scripting Guide"."""
     if _code_like(run):
         return True
     text = " ".join(line.strip() for line in run)
     sentence = bool(re.search(r"[.!?:]$", text))
     short_lines = len(text.split()) < SHORT_LINE_WORDS * len(run)
-    return not sentence and (after_code or (min(map(_indent, run)) >= base + 4 and short_lines))
+    signs = any(_has_code_sign(line.strip()) for line in run)
+    return not sentence and signs and (after_code or (min(map(_indent, run)) >= base + 4 and short_lines))
 
 
 def _merge_skipped(chunks: list[_Chunk], skipped: list[str]) -> tuple[str, ...]:
