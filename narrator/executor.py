@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from .errors import ClusterError, SettingsError
 from .folder import sweep_stale
@@ -380,6 +380,21 @@ class Cluster:
 
     def workers(self) -> int:
         return len(self.threads())
+
+    def on_every_worker(self, fn: Callable[..., T], *args: Any) -> list[Future[T]]:
+        """``fn(*args)`` as a task of its own on each worker there is now, all at once (a worker that
+        leaves has its task run by another); one task for the first worker to come when there is none."""
+        try:
+            addresses = list(self.client.nthreads())
+        except Exception:  # the scheduler is gone: the task's future says so
+            addresses = []
+        if not addresses:
+            return [self.executor.submit(fn, *args)]
+        # Dask's own futures: result(timeout) and done() as concurrent.futures' have them.
+        return [
+            cast("Future[T]", self.client.submit(fn, *args, workers=[address], allow_other_workers=True, pure=False))
+            for address in addresses
+        ]
 
     def connected(self) -> bool:
         """Whether the client is still connected to the scheduler (it tries to reconnect for a while)."""

@@ -19,6 +19,7 @@ import itertools
 import math
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -321,6 +322,7 @@ def narrate_on_cluster(
     if not todo:
         return False
     total, done, narrated = len(todo), 0, False
+    rendered_at, unrendered = time.monotonic(), False
     running: dict[Future[RemoteEpisode], tuple[Step, Claim]] = {}
     try:
         cluster = narrator.cluster
@@ -357,15 +359,22 @@ def narrate_on_cluster(
             for episode in recorded:
                 outcomes.append(published(episode))
             if recorded:
-                if render_each:
-                    render(out, podcast, library, cover=narrator.cover)
-                narrated = True
+                narrated = unrendered = True
+            # Results that come in together, or within RENDER_EVERY_S of the last rendering, are published
+            # together: with many workers the feed is not rendered for each (the last ones always are).
+            last_one = not running and not todo
+            if unrendered and render_each and (last_one or time.monotonic() - rendered_at >= RENDER_EVERY_S):
+                render(out, podcast, library, cover=narrator.cover)
+                rendered_at, unrendered = time.monotonic(), False
             done += len(finished)
             progress.articles(cluster.label(), done, total)
             yield from outcomes
             top_up()
     except BaseException:
         library.release(*(claim for _step, claim in (*running.values(), *todo)))
+        if unrendered and render_each:  # what was recorded is published before the run ends
+            with contextlib.suppress(NarratorError, OSError):  # else by the next command's repair
+                render(out, podcast, library, cover=narrator.cover)
         raise
     return narrated
 
@@ -458,6 +467,8 @@ def cluster_result(future: Future[T], cluster: Cluster, doing: str) -> T:
         raise ClusterError(f"the cluster's workers could not {doing}: {reason}") from exc
 
 
+#: Seconds between renderings of the feed and the page while a cluster's results come in.
+RENDER_EVERY_S = 1.0
 #: How long the run waits for an answer it needs from the cluster before it starts (the voices).
 CLUSTER_ANSWER_S = 120.0
 
@@ -904,8 +915,9 @@ class Narrator:
         if self._cluster_voices is None:
             from .remote import describe_engine
 
-            future = self.cluster.executor.submit(describe_engine, self.settings.engine)
-            voices, default, _version = cluster_result(future, self.cluster, "list the engine's voices")
+            # Asked of every worker at once: each starts its engine now, not in its first article.
+            first, *_ = self.cluster.on_every_worker(describe_engine, self.settings.engine)
+            voices, default, _version = cluster_result(first, self.cluster, "list the engine's voices")
             self._cluster_voices = InstalledVoices(voices=voices, default=default)
         return self._cluster_voices
 
