@@ -364,7 +364,7 @@ def read_articles(checks: Sequence[Check], timeout_s: float, tally: _Tally, *, d
     """Each candidate's article: from the feed's copy of it, or from its linked page (fetched several at
     once, read here); or why it could not be read."""
     from .readers import settle_language
-    from .readers.feed import content_article, item_article, needs_page
+    from .readers.feed import check_link, content_article, item_article, needs_page
     from .readers.url import fetch
 
     candidates = [c for check in checks for c in check.todo]
@@ -372,11 +372,12 @@ def read_articles(checks: Sequence[Check], timeout_s: float, tally: _Tally, *, d
 
     def page(candidate: Candidate) -> tuple[bytes | str, InputFormat] | NarratorError:
         try:
+            check_link(candidate.item, candidate.label)  # a podcast episode's audio is not fetched
             return fetch(candidate.item.link, timeout_s=timeout_s)
         except InputError as exc:
             return exc
 
-    tally.requests += len(pages)
+    tally.requests += sum(not c.item.media for c in pages)
     fetched = dict(zip(map(id, pages), _in_threads([functools.partial(page, c) for c in pages]), strict=True))
     done: dict[int, Candidate] = {}
     for candidate in candidates:

@@ -8,6 +8,7 @@ and two updates at once run narrator as real processes.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import sqlite3
@@ -121,6 +122,110 @@ def test_a_document_that_is_no_feed_is_one_clear_error() -> None:
         parse_feed(b"<html><body><p>Hello</p></body></html>", "http://b.example/page")
     with pytest.raises(InputError, match="is not an RSS or Atom feed"):
         parse_feed(b"<rss><channel><item><title>broken", "http://b.example/broken")
+
+
+# --- the shapes of real feeds ------------------------------------------------------------
+# Each test below has the shape of a feed nobody wrote for narrator (the copies tried are listed in the
+# README's "Following feeds"); the words are made up here, the markup is what those feeds send.
+
+
+def _wordpress(items: str, base: str = "http://b.example") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<channel><title>Harbour Notes</title><link>{base}/</link><description>d</description>"
+        f"<generator>https://wordpress.org/?v=6.5.5</generator>{items}</channel></rss>"
+    ).encode()
+
+
+def _footer(base: str, n: int) -> str:
+    """The back-link Yoast SEO ends every WordPress item with (its default ``rssafter``)."""
+    return (
+        f'<p>The post <a href="{base}/{n}/">Story {n}</a> appeared first on <a href="{base}">Harbour Notes</a>.</p>\n'
+    )
+
+
+def test_the_wordpress_footer_is_not_read_and_does_not_hide_a_teaser() -> None:
+    from narrator.readers.feed import content_article
+
+    base = "http://b.example"
+    whole = "".join(f"<p>{p}</p>" for p in Post(1).paragraphs_text())
+    teaser = "<p>" + " ".join(Post(2).paragraphs_text())[:1100] + " [...]</p>"
+    teaser += f'<p><a class="read-more-link" href="{base}/2/">Read More...</a></p>'
+    items = (
+        f"<item><title>Story 1</title><link>{base}/1/</link><guid>{base}/?p=1</guid>"
+        f"<description><![CDATA[<p>Short.</p>{_footer(base, 1)}]]></description>"
+        f"<content:encoded><![CDATA[{whole}{_footer(base, 1)}]]></content:encoded></item>"
+        f"<item><title>Story 2</title><link>{base}/2/</link><guid>{base}/?p=2</guid>"
+        f"<description><![CDATA[{teaser}{_footer(base, 2)}]]></description></item>"
+        f"<item><title>Story 3</title><link>{base}/3/</link><guid>{base}/?p=3</guid>"  # the footer as plain text
+        "<description>The crew waited. The post Story 3 appeared first on Harbour Notes .</description></item>"
+    )
+    one, two, three = parse_feed(_wordpress(items), base + "/feed/").items
+    assert not needs_page(one)
+    article = content_article(one, source=one.link)
+    assert "appeared first on" not in " ".join(block.text for block in article.blocks)
+    assert article.blocks[-1].text == Post(1).paragraphs_text()[-1]
+    assert two.words >= FULL_CONTENT_WORDS and needs_page(two)  # "[...] Read More..." is seen through the footer
+    assert "appeared first" not in three.content and three.content.endswith("The crew waited.")
+
+
+def test_a_body_beside_a_shorter_summary_is_read_from_the_feed_however_short(site: Site, tmp_path: Path) -> None:
+    """Pelican's Atom (and Jekyll's, Hugo's, WordPress's "full text"): a short article whole in <content>,
+    its first line in <summary>. Its page is not fetched (here it would be a 404)."""
+    out = tmp_path / "out"
+    words = " ".join(Post(1).paragraphs_text())[:300]
+    entry = (
+        f"<entry><title>Premier café</title><link href='{site.url('/cafe.html')}' rel='alternate'/>"
+        "<published>2017-09-22T13:00:00+02:00</published><author><name>Thomas</name></author>"
+        "<id>tag:None,2017-09-22:cafe.html</id>"
+        f"<summary type='html'>{html.escape('<p>The first coffee!</p>')}</summary>"
+        f"<content type='html'>{html.escape(f'<p>{words}.</p>')}</content></entry>"
+    )
+    body = f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Site</title>{entry}</feed>'
+    feed = site.set("/all.atom.xml", ("application/atom+xml", body.encode()))
+    follow(out, feed)
+    code, _, stderr = update(out)
+    assert code == 0, stderr
+    assert site.requests["/cafe.html"] == 0
+    (episode,) = episodes(out)
+    assert (episode["title"], episode["link"]) == ("Premier café", site.url("/cafe.html"))
+
+
+def test_a_podcast_episode_linking_to_its_audio_is_one_clear_line_and_is_not_downloaded(
+    site: Site, tmp_path: Path
+) -> None:
+    """A podcast feed (Podcastblaster's): each item's link is its MP3, the description a line of notes."""
+    out = tmp_path / "out"
+    mp3 = site.set("/episode1.mp3", ("audio/mpeg", b"\xff\xfb" * 1000))
+    podcast = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Tanner\'s Podcast</title>'
+        f"<link>{site.base}/</link><description>podcast</description><item><title>Episode 1</title>"
+        f"<link>{mp3}</link><description>Sample episode description</description>"
+        "<pubDate>Sat, 05 May 2018 23:34:57 GMT</pubDate><itunes:duration>00:00:00</itunes:duration>"
+        f'<enclosure url="{mp3}" length="2000" type="audio/mpeg" /><guid>{mp3}</guid></item></channel></rss>'
+    )
+    feed = site.set("/podcast.xml", ("application/rss+xml", podcast.encode()))
+    blog = site.blog("/blog.xml", [Post(1)])
+    follow(out, feed, blog)
+    code, _, stderr = update(out)
+    assert code != 0
+    errors = [line for line in stderr.splitlines() if line.startswith("narrator: error:")]
+    said = "is a recording (audio/mpeg), not an article: the item links to its audio and the feed holds no article text"
+    assert errors == [f"narrator: error: {mp3}: {said} to read"]
+    assert site.requests["/episode1.mp3"] == 0
+    assert [e["title"] for e in episodes(out)] == [Post(1).headline]
+    assert "Traceback" not in stderr
+
+
+def test_a_link_that_answers_with_audio_is_refused_without_reading_it(site: Site) -> None:
+    from narrator.errors import InputError
+    from narrator.readers.url import fetch
+
+    url = site.set("/listen", ("audio/mpeg", b"\0" * (21 * 2**20)))  # past the 20 MB a page may be
+    with pytest.raises(InputError, match=r"is audio/mpeg, not a web page$"):
+        fetch(url)
 
 
 # --- follow, update, sources -------------------------------------------------------------

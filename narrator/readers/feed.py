@@ -33,6 +33,15 @@ TRUNCATED = re.compile(
     r"|\bkeep reading\b.{0,40})\W*$",
     re.IGNORECASE,
 )
+#: The back-link WordPress (and the Yoast SEO plug-in) puts at the end of every item of a feed: "The post
+#: <a>Title</a> appeared first on <a>Blog</a>." (Yoast's default ``rssafter``), and the variants "This
+#: post appeared first on", "first appeared on". It is no part of the article: left in, it would be read
+#: aloud as its last paragraph, and it hides a teaser's "[...]" or "Read more" from TRUNCATED.
+FOOTER = re.compile(
+    r"(?:<p\b[^>]*>\s*)?\b(?:The|This) post\b(?:(?!</?p[\s>]).){0,600}?"
+    r"\b(?:appeared first|first appeared|was first published) on\b(?:(?!</?p[\s>]).){0,400}?(?:</p>\s*)?$",
+    re.IGNORECASE | re.DOTALL,
+)
 #: What Accept says when a feed is fetched.
 FEED_TYPES = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, */*;q=0.5"
 
@@ -56,6 +65,13 @@ class FeedItem:
     """The item's declared language (``xml:lang``), else the feed's; empty when neither says."""
     entry_hash: str
     """Digest of what the item says (title, link, author, content): changes when the item is edited."""
+    full: bool = False
+    """The item gives a body (``content:encoded``, Atom ``content``) beside a shorter summary: a feed that
+    does so carries the whole article in the body, however short it is (WordPress set to "full text",
+    Pelican, Jekyll and Hugo templates that give both)."""
+    media: str = ""
+    """The MIME type of the recording the item's link points at (a podcast episode whose link is its
+    enclosure, or a link to an audio or video file); empty when the link is a page."""
 
     @property
     def words(self) -> int:
@@ -127,10 +143,12 @@ def _item(entry: Any, feed_language: str) -> FeedItem:
     link = str(entry.get("link", "") or "").strip()
     guid = str(entry.get("id", "") or "").strip() or link
     contents = [c for c in entry.get("content", []) or [] if "html" in str(c.get("type", "html"))]
-    content = max((str(c.get("value", "")) for c in contents), key=len, default="")
+    raw = max((str(c.get("value", "")) for c in contents), key=len, default="")
     summary = str(entry.get("summary", "") or "")
-    if len(_plain(summary).split()) > len(_plain(content).split()):
-        content = summary  # RSS 2.0 feeds often put the whole article in <description>
+    content, short = without_footer(raw), without_footer(summary)
+    full = len(_plain(content).split()) > len(_plain(short).split()) > 0
+    if len(_plain(short).split()) > len(_plain(content).split()):
+        content, raw = short, summary  # RSS 2.0 feeds often put the whole article in <description>
     language = ""
     details = contents or ([entry.summary_detail] if entry.get("summary_detail") else [])
     for part in details:
@@ -139,7 +157,8 @@ def _item(entry: Any, feed_language: str) -> FeedItem:
     author = _one_line(str(entry.get("author", "") or ""))
     when = entry.get("published_parsed") or entry.get("updated_parsed")
     published_at = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
-    digest = hashlib.sha256("\x00".join((title, link, author, content)).encode("utf-8", "surrogatepass")).hexdigest()
+    # The digest is of what the feed says (its footer too), so the footer rule never makes an item edited.
+    digest = hashlib.sha256("\x00".join((title, link, author, raw)).encode("utf-8", "surrogatepass")).hexdigest()
     return FeedItem(
         guid=guid,
         link=link,
@@ -149,15 +168,47 @@ def _item(entry: Any, feed_language: str) -> FeedItem:
         content=content,
         language=language or feed_language,
         entry_hash=digest,
+        full=full,
+        media=_media(link, entry.get("enclosures", []) or []),
     )
+
+
+def without_footer(markup: str) -> str:
+    """The item's HTML without the back-link WordPress ends it with (FOOTER).
+
+    >>> without_footer('<p>Text.</p>\\n<p>The post <a href="https://b.example/a">A</a> appeared first on '
+    ...                '<a href="https://b.example">B</a>.</p>\\n')
+    '<p>Text.</p>'
+    >>> without_footer("<p>The post office opened on Monday.</p>")
+    '<p>The post office opened on Monday.</p>'
+    """
+    found = FOOTER.search(markup)
+    return markup[: found.start()].rstrip() if found else markup
+
+
+def _media(link: str, enclosures: list[Any]) -> str:
+    """The type of the recording ``link`` points at: an audio or video enclosure of the item at the same
+    address, or a file whose name says audio or video (``.mp3``, ``.m4a``, ``.mp4``); else ""."""
+    import mimetypes
+    from urllib.parse import urlsplit
+
+    if not link:
+        return ""
+    for enclosure in enclosures:
+        kind = str(enclosure.get("type", "") or "")
+        if str(enclosure.get("href", "") or "").strip() == link and kind.startswith(("audio/", "video/")):
+            return kind
+    guessed = mimetypes.guess_type(urlsplit(link).path)[0] or ""
+    return guessed if guessed.startswith(("audio/", "video/")) else ""
 
 
 def needs_page(item: FeedItem, *, full_page: bool = False) -> bool:
     """Whether the item's article is read from its linked page rather than from the feed.
 
     The feed's copy is used when it holds the whole article: at least
-    FULL_CONTENT_WORDS words, and it does not end as a teaser does ("…", "[...]",
-    "Read more", "Continue reading"). Otherwise, and always with ``full_page``, the
+    FULL_CONTENT_WORDS words, or a body given beside a shorter summary (``full``), and
+    it does not end as a teaser does ("…", "[...]", "Read more", "Continue reading").
+    Otherwise, and always with ``full_page``, the
     linked page is fetched and read as ``narrate URL`` reads it. An item without a
     link is read from whatever the feed holds.
 
@@ -168,12 +219,25 @@ def needs_page(item: FeedItem, *, full_page: bool = False) -> bool:
     True
     >>> needs_page(replace(item, content="<p>A short teaser.</p>")), needs_page(replace(item, content="", link=""))
     (True, False)
+    >>> needs_page(replace(item, content="<p>A short article, whole.</p>", full=True))
+    False
     """
     if not item.link:
         return False
-    if full_page or item.words < FULL_CONTENT_WORDS:
+    if full_page or (item.words < FULL_CONTENT_WORDS and not item.full):
         return True
     return bool(TRUNCATED.search(_plain(item.content)[-200:]))
+
+
+def check_link(item: FeedItem, source: str) -> None:
+    """InputError when the item's link is a recording (``media``), not a page with an article: a podcast
+    episode is said as one, and its audio is never downloaded as if it were a page."""
+    if item.media:
+        raise InputError(
+            f"is a recording ({item.media}), not an article: the item links to its audio and the feed holds no "
+            "article text to read",
+            source,
+        )
 
 
 def content_article(item: FeedItem, *, source: str) -> Article:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,10 +42,13 @@ def get(
     etag: str = "",
     modified: str = "",
     what: str = "a page",
+    readable: Callable[[str], bool] | None = None,
 ) -> Response:
     """GET ``url`` with narrator's user agent, a time-out for the whole answer (not only for each read: a
     server trickling bytes is stopped too) and a size cap; with ``etag`` or ``modified``, conditionally
-    (a 304 comes back as a Response with no data). One clear InputError for everything else."""
+    (a 304 comes back as a Response with no data). One clear InputError for everything else. When
+    ``readable`` says no to the answer's type, its body is not read (the Response has no data): a link to
+    a 50 MB recording costs its headers, not 20 MB of audio."""
     import http.client
     import time
     import urllib.error
@@ -62,6 +66,8 @@ def get(
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             chunks, size = [], 0
+            if readable is not None and not readable(response.headers.get_content_type()):
+                size = max_bytes + 1  # nothing is read: the caller says why from the type
             while size <= max_bytes:
                 if time.monotonic() > deadline:
                     raise TimeoutError()
@@ -109,7 +115,11 @@ def fetch(
     word beats what the page guesses); other text stays bytes, for its reader to decode.
     """
     accept = "text/html,application/xhtml+xml;q=0.9,text/*;q=0.5"
-    response = get(url, accept=accept, max_bytes=MAX_PAGE_BYTES, timeout_s=timeout_s)
+
+    def readable(mime: str) -> bool:
+        return mime in HTML_TYPES if fmt is None else fmt is InputFormat.HTML or mime.startswith("text/")
+
+    response = get(url, accept=accept, max_bytes=MAX_PAGE_BYTES, timeout_s=timeout_s, readable=readable)
     mime, charset, data = response.mime, response.charset, response.data
     wanted = fmt or (InputFormat.HTML if mime in HTML_TYPES else None)
     if wanted is None or (wanted is not InputFormat.HTML and not mime.startswith("text/")):
