@@ -152,7 +152,11 @@ class Step:
     build_key: str
     """What the episode's files depend on (``Narrator.build_key``)."""
     script: Script | None
-    """The article segmented, when it is to be narrated; None when the library has it unchanged."""
+    """The article segmented, when it is to be narrated; None when the library has it unchanged, or
+    when it is ``deferred``."""
+    deferred: bool = False
+    """On a cluster: to be segmented when it is sent to a worker, so that the workers start on the
+    first articles while this process segments the others (and holds a bounded number of scripts)."""
 
 
 # --- the run ------------------------------------------------------------------------
@@ -330,20 +334,30 @@ def narrate_on_cluster(
         if note:
             progress.note(note)
 
-        def top_up() -> None:
+        def top_up() -> list[Failed]:
             # A few articles per worker: enough that none waits for the next, while the scheduler holds
-            # a bounded number of scripts and covers however many articles the run has.
-            room = max(4, 2 * cluster.workers()) - len(running)
+            # a bounded number of scripts and covers however many articles the run has. An article
+            # segmented only now that has nothing to say, or no voice, fails on its own.
+            room, failed = max(4, 2 * cluster.workers()) - len(running), []
             while todo and room > 0:
                 step, claim = todo.popleft()
-                future = cluster.executor.submit(narrate_article, narrator.job(step, claim))
+                try:
+                    job = narrator.job(step, claim)
+                except (InputError, EngineUnavailable) as exc:
+                    library.release(claim)
+                    failed.append(Failed(step.article.source, naming(exc, step.article.source)))
+                    continue
+                future = cluster.executor.submit(narrate_article, job)
                 running[future] = (step, claim)
                 waiting.add(future)
                 room -= 1
+            return failed
 
         waiting: set[Future[RemoteEpisode]] = set()
-        top_up()
-        progress.articles(cluster.label(), 0, total)
+        failed = top_up()
+        done = len(failed)
+        progress.articles(cluster.label(), done, total)
+        yield from failed
         for finished in settled(cluster, waiting):
             outcomes: list[Published | Failed] = []
             recorded: list[Episode] = []
@@ -366,10 +380,11 @@ def narrate_on_cluster(
             if unrendered and render_each and (last_one or time.monotonic() - rendered_at >= RENDER_EVERY_S):
                 render(out, podcast, library, cover=narrator.cover)
                 rendered_at, unrendered = time.monotonic(), False
-            done += len(finished)
+            failed = top_up()
+            done += len(finished) + len(failed)
             progress.articles(cluster.label(), done, total)
             yield from outcomes
-            top_up()
+            yield from failed
     except BaseException:
         library.release(*(claim for _step, claim in (*running.values(), *todo)))
         if unrendered and render_each:  # what was recorded is published before the run ends
@@ -498,9 +513,15 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
     else:
         narrator.stop_early_workers()  # nothing to narrate: engines started early stop now, not at the end
     steps: list[Step | Failed] = []
+    narratable = False
     for article, key in zip(articles, keys, strict=True):
         if id(article) in too_long:
             steps.append(Failed(article.source, too_long[id(article)]))
+            continue
+        if settings.cluster and narratable and id(article) in todo:
+            # One article is known to be narratable (so the folder may be made): the others are
+            # segmented as they are sent, and one with nothing to say fails then, on its own.
+            steps.append(Step(article, key, None, deferred=True))
             continue
         try:
             script = narrator.segment(article) if id(article) in todo else None
@@ -514,6 +535,7 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
             except EngineUnavailable as exc:  # no installed voice speaks its language
                 steps.append(Failed(article.source, naming(exc, article.source)))
                 continue
+            narratable = True
         steps.append(Step(article, key, script))
     first = next((step for step in steps if isinstance(step, Step) and step.script is not None), None)
     if first is not None and first.script is not None:
@@ -1066,13 +1088,13 @@ class Narrator:
         from .synth import Voicing
 
         s = self.settings
-        assert step.script is not None
+        script = step.script if step.script is not None else self.segment(step.article)  # a deferred one
         return ArticleJob(
             article=step.article,
-            script=step.script,
+            script=script,
             stem=claim.files_stem,
             voicing=Voicing(engine=s.engine, voice=self.voice_for(step.article), rate=s.rate_wpm),
-            tags=self.tags(step.article, step.script),
+            tags=self.tags(step.article, script),
             bitrate_kbps=s.bitrate_kbps,
             encoders=s.jobs,
             cue_by_cue=self.speaks_cue_by_cue,

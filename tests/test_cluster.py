@@ -688,3 +688,23 @@ def test_losing_the_scheduler_mid_run_stops_it_in_one_line_and_keeps_what_was_re
             assert 1 <= len(library.episodes()) < 10
     finally:
         processes.stop()
+
+
+def test_an_article_segmented_as_it_is_sent_that_has_nothing_to_say_fails_on_its_own(tmp_path: Path) -> None:
+    """On a cluster only the first narratable article is segmented before the work starts; one found
+    to have nothing to say when its turn comes is one line, and the articles before and after it finish."""
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a-first.txt").write_text("The first\n\nThe first article reads well.\n", encoding="utf-8")
+    (source / "b-nothing.txt").write_text("東京\n\n東京は大きい 😀\n", encoding="utf-8")
+    (source / "c-third.txt").write_text("The third\n\nThe third article reads well too.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        main, ["narrate", str(source), "-o", str(out), "--engine", "tone", "--language", "en", "--cluster", "local:1"]
+    )
+    assert run.exit_code == 3, run.output  # bad input, as a local run says it
+    assert run.stderr == f"narrator: error: {source / 'b-nothing.txt'}: has no words to narrate\n"
+    assert sorted(p.name for p in out.glob("*.mp3")) == ["a-first.mp3", "c-third.mp3"]
+    assert settled_problems(out) == []
+    with open_library(out) as library:
+        assert library._query("SELECT COUNT(*) FROM claims")[0][0] == 0
