@@ -329,6 +329,22 @@ _output_option = click.option(
 )
 
 
+def synthesis_options(command: F) -> F:
+    """Where the sentences are synthesized and cached: the options narrate and update share."""
+    options = [
+        click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]"),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def reading_options(command: F) -> F:
     """How articles are read and said: the options narrate and script share, so script shows what narrate says."""
     options = [
@@ -384,13 +400,7 @@ def reading_options(command: F) -> F:
     type=int,
     help="MP3 bitrate in kb/s: 32, 40, 48, 56, 64, 80, 96, 112, 128 or 160.  [default: 64]",
 )
-@click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@synthesis_options
 @click.option(
     "--max-hours",
     type=float,
@@ -1048,13 +1058,7 @@ def list_sources(output_dir: Path, as_json: bool) -> None:
     show_default=True,
     help="Seconds a feed or a page may take to answer.",
 )
-@click.option("--jobs", type=int, help="Synthesis processes and encoding threads.  [default: one per core]")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where synthesized sentences are cached (also NARRATOR_CACHE_DIR).",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@synthesis_options
 @click.option(
     "--cluster",
     metavar="ADDRESS",

@@ -1018,18 +1018,20 @@ _SOURCES = (
 )
 
 
+def _options_dict(options: SourceOptions) -> dict[str, object]:
+    """A source's options as the library stores them and ``narrator sources --json`` shows them."""
+    return {
+        "max": options.max_items,
+        "language": options.language,
+        "voice": options.voice,
+        "engine": options.engine,
+        "lexicon": options.lexicon,
+        "full_page": options.full_page,
+    }
+
+
 def _options_json(options: SourceOptions) -> str:
-    return json.dumps(
-        {
-            "max": options.max_items,
-            "language": options.language,
-            "voice": options.voice,
-            "engine": options.engine,
-            "lexicon": options.lexicon,
-            "full_page": options.full_page,
-        },
-        sort_keys=True,
-    )
+    return json.dumps(_options_dict(options), sort_keys=True)
 
 
 def source_options(data: str) -> SourceOptions:
@@ -1082,14 +1084,7 @@ def source_dict(record: SourceRecord) -> dict[str, object]:
         "url": record.url,
         "kind": str(record.kind),
         "title": record.title,
-        "options": {
-            "max": options.max_items,
-            "language": options.language,
-            "voice": options.voice,
-            "engine": options.engine,
-            "lexicon": options.lexicon,
-            "full_page": options.full_page,
-        },
+        "options": _options_dict(options),
         "added_at": record.added_at.isoformat(),
         "checked_at": record.checked_at.isoformat() if record.checked_at else None,
         "ok_at": record.ok_at.isoformat() if record.ok_at else None,

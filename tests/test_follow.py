@@ -14,7 +14,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 from consistency import feed_items, library_episodes, published_problems, settled_problems
 from feedsite import Post, Site, edited, serve_site
+from test_safety import left_running
 
 from narrator.cli import main
 from narrator.readers.feed import FULL_CONTENT_WORDS, needs_page, parse_feed
@@ -48,16 +48,6 @@ def narrator(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "narrator", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def left_running(marker: Path, wait_s: float = 10) -> list[str]:
-    """Processes whose command line names ``marker`` still running after ``wait_s`` (as in test_safety)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        found = subprocess.run(["pgrep", "-f", str(marker)], capture_output=True, text=True).stdout.split()
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def episodes(out: Path) -> list[dict[str, object]]:
