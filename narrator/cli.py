@@ -916,7 +916,8 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
-    help=f"Speech engine for the source's articles: {SPEAKING}.  [default: podcast.toml's engine, else pyttsx3]",
+    help=f"Speech engine for the source's articles: {SPEAKING} (tone: beeps, for tests)."
+    "  [default: podcast.toml's engine, else pyttsx3]",
 )
 @click.option(
     "--lexicon",
