@@ -32,6 +32,7 @@ from .folder import FEED_NAME, episode_files, staging
 from .models import Article, Clip, Episode, Script
 from .readers import STDIN, is_url
 from .settings import Settings
+from .synth import WordTimings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -65,32 +66,6 @@ class Progress:
     articles: Callable[[str, int, int], None] = lambda label, done, total: None
     """A run that narrates several articles at once (on a cluster): its label, how many of its
     articles are done and how many there are."""
-
-
-@dataclass(slots=True)
-class WordTimings:
-    """How many of an article's clips came without word marks from an engine that times words
-    (espeak-ng's events lost, a Piper phoneme without alignment): their captions are timed by estimate."""
-
-    clips: int = 0
-    missing: int = 0
-
-    def count(self, clips: Iterator[Clip]) -> Iterator[Clip]:
-        for clip in clips:
-            self.clips += 1
-            self.missing += clip.words is None
-            yield clip
-
-    def describe(self, label: str, engine: str) -> str:
-        """
-        >>> WordTimings(clips=120, missing=3).describe("ferry.txt", "pyttsx3")
-        'ferry.txt: 3 of 120 pieces came without word timings from pyttsx3; their captions are timed by estimate'
-        """
-        pieces = "piece" if self.clips == 1 else "pieces"
-        return (
-            f"{label}: {self.missing} of {self.clips} {pieces} came without word timings from {engine}; "
-            "their captions are timed by estimate"
-        )
 
 
 def assembled(progress: Progress, timings: WordTimings, article: Article, engine: str) -> None:
@@ -363,7 +338,7 @@ def narrate_on_cluster(
             recorded: list[Episode] = []
             for future in finished:
                 step, claim = running[future]  # until it is settled: released if this run stops now
-                outcome = received(future, step, claim, library, out, cluster)
+                outcome = received(future, step, claim, library, out, cluster, progress, narrator.settings.engine)
                 if isinstance(outcome, Failed):
                     library.release(claim)
                     outcomes.append(outcome)
@@ -395,7 +370,14 @@ def narrate_on_cluster(
 
 
 def received(
-    future: Future[RemoteEpisode], step: Step, claim: Claim, library: Library, out: Path, cluster: Cluster
+    future: Future[RemoteEpisode],
+    step: Step,
+    claim: Claim,
+    library: Library,
+    out: Path,
+    cluster: Cluster,
+    progress: Progress,
+    engine: str,
 ) -> Episode | Failed:
     """A worker's result for ``step``: its files put in place and recorded, or why the article failed.
 
@@ -419,6 +401,8 @@ def received(
         return Failed(source, SynthesisError(f"could not be narrated on the cluster: {reason}", source))
     episode = place_remote(remote, step.article, out)
     record(library, claim, episode)
+    if remote.timings.missing:  # as a local run says it once the audio is assembled
+        progress.note(remote.timings.describe(source_label(source), engine))
     return episode
 
 

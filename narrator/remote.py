@@ -24,12 +24,13 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ClusterError, OutputError
 from .models import Article, Clip, Script, Timeline
+from .synth import WordTimings
 
 if TYPE_CHECKING:
     from .engines import Voice
@@ -84,6 +85,8 @@ class RemoteEpisode:
     """With ``ArticleJob.shared_output``: the staging folder inside it that holds the files."""
     worker: str
     """host:pid of the worker process that narrated it."""
+    timings: WordTimings = field(default_factory=WordTimings)
+    """How many of its clips came without word timings (their captions timed by estimate)."""
 
 
 #: A worker started with more than one thread runs several tasks at once in one process, and
@@ -117,7 +120,11 @@ def _narrate(job: ArticleJob) -> RemoteEpisode:
         cache = ClipCache(Path(job.cache_dir) if job.cache_dir else default_cache_dir(), job.cache_max_bytes)
     here = HereWorkers(job.voicing.engine, timeout_s=job.timeout_s)
     synthesizer = Synthesizer(job.voicing, jobs=1, cache=cache, workers=here)
-    clips = synthesizer.clips([chunk for sentence in job.script.sentences() for chunk in sentence.chunks])
+    timings = WordTimings()
+    chunks = [chunk for sentence in job.script.sentences() for chunk in sentence.chunks]
+    clips = synthesizer.clips(chunks)
+    if not job.cue_by_cue:  # an engine that times words (one that cannot speaks cue by cue)
+        clips = timings.count(clips)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         if job.shared_output:
@@ -129,13 +136,13 @@ def _narrate(job: ArticleJob) -> RemoteEpisode:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-            return RemoteEpisode(job.stem, timeline, (), str(folder), worker)
+            return RemoteEpisode(job.stem, timeline, (), str(folder), worker, timings)
         with tempfile.TemporaryDirectory(prefix="narrator-article-") as work:
             timeline = _write(job, Path(work), clips)
             files = tuple((path.name, path.read_bytes()) for _kind, path in episode_files(Path(work), job.stem).paths())
     except OSError as exc:  # the worker's disk is full, or failing: this article's failure, said in one line
         raise OutputError(f"cannot write the episode's files on the worker {worker} ({exc.strerror or exc})") from exc
-    return RemoteEpisode(job.stem, timeline, files, "", worker)
+    return RemoteEpisode(job.stem, timeline, files, "", worker, timings)
 
 
 def _write(job: ArticleJob, folder: Path, clips: Iterator[Clip]) -> Timeline:

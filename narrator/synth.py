@@ -47,6 +47,32 @@ def window_for(jobs: int) -> int:
     return max(32, 8 * jobs)
 
 
+@dataclass(slots=True)
+class WordTimings:
+    """How many of an article's clips came without word marks from an engine that times words
+    (espeak-ng's events lost, a Piper phoneme without alignment): their captions are timed by estimate."""
+
+    clips: int = 0
+    missing: int = 0
+
+    def count(self, clips: Iterator[Clip]) -> Iterator[Clip]:
+        for clip in clips:
+            self.clips += 1
+            self.missing += clip.words is None
+            yield clip
+
+    def describe(self, label: str, engine: str) -> str:
+        """
+        >>> WordTimings(clips=120, missing=3).describe("ferry.txt", "pyttsx3")
+        'ferry.txt: 3 of 120 pieces came without word timings from pyttsx3; their captions are timed by estimate'
+        """
+        pieces = "piece" if self.clips == 1 else "pieces"
+        return (
+            f"{label}: {self.missing} of {self.clips} {pieces} came without word timings from {engine}; "
+            "their captions are timed by estimate"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Voicing:
     """What makes a clip sound the way it does: the cache key besides the text."""

@@ -708,3 +708,42 @@ def test_an_article_segmented_as_it_is_sent_that_has_nothing_to_say_fails_on_its
     assert settled_problems(out) == []
     with open_library(out) as library:
         assert library._query("SELECT COUNT(*) FROM claims")[0][0] == 0
+
+
+LOSSY_ON_A_WORKER = """
+import logging, sys
+from distributed import LocalCluster
+from test_words import _losing_word_events
+from narrator.__main__ import main
+
+class Patch:  # what pytest's monkeypatch does, for this process's worker threads
+    def setattr(self, owner, name, value):
+        setattr(owner, name, value)
+
+_losing_word_events(Patch(), every=1)
+with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                  silence_logs=logging.CRITICAL, protocol="tcp", host="127.0.0.1") as cluster:
+    sys.argv = ["narrator", "narrate", sys.argv[1], "-o", sys.argv[2], "--no-cache", "-q",
+                "--cluster", cluster.scheduler_address]
+    main()
+"""
+
+
+def test_clips_a_worker_got_without_word_timings_are_said_as_a_local_run_says_them(tmp_path: Path) -> None:
+    """The worker's engine (a thread of a separate process here, so that the fault injected into it
+    stays there) loses every word event: the client says so in the local run's words."""
+    article = tmp_path / "ferry.txt"
+    article.write_text(
+        "The harbour ferry returns to the town\n\n"
+        "The harbour ferry will run again from Monday, the council said on Tuesday evening.\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", LOSSY_ON_A_WORKER, str(article), str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    note = "ferry.txt: 2 of 2 pieces came without word timings from pyttsx3; their captions are timed by estimate"
+    assert f"narrator: {note}\n" in run.stderr
+    assert settled_problems(tmp_path / "out") == []
