@@ -442,6 +442,55 @@ def _deferred_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+class SignalWatch:
+    """Ctrl-C and SIGTERM that Python swallowed are raised again at the next ``check()``.
+
+    A signal's exception is raised in whatever the main thread runs at that moment; in a
+    destructor (a Dask future's ``__del__``) Python prints "Exception ignored in ..." and
+    goes on, and the run would finish as if never interrupted. The handlers here note
+    the signal, then do what the ones before them did (KeyboardInterrupt, Terminated).
+    """
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalWatch:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._noted)
+            self._hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        if self._previous:
+            sys.unraisablehook = self._hook
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """A signal's exception swallowed in a destructor is raised again at ``check()``, not printed."""
+        if self.caught and not isinstance(unraisable.exc_value, Exception):
+            return
+        self._hook(unraisable)
+
+    def _noted(self, signum: int, frame: Any) -> None:
+        self.caught.append(signum)
+        self._raise(signum, frame)
+
+    def _raise(self, signum: int, frame: Any) -> None:
+        previous = self._previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise what a signal raised before, if something swallowed it."""
+        if self.caught:
+            self._raise(self.caught[-1], None)
+
+
 @contextlib.contextmanager
 def _no_interrupts() -> Iterator[None]:
     """A second Ctrl-C while closing would leave processes behind; the close is bounded anyway."""
@@ -732,21 +781,24 @@ def settled(
 
     pending = futures if isinstance(futures, set) else set(futures)
     idle_since: float | None = None
-    while pending:
-        done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-        if done:
-            pending -= done
-            idle_since = None
-            yield done
-            continue
-        if cluster.workers() > 0:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > no_workers_timeout_s:
-            raise ClusterError(
-                f"the Dask cluster at {cluster.address} has had no workers for {no_workers_timeout_s:g} s"
-            )
+    with SignalWatch() as signals:
+        while pending:
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            signals.check()  # a Ctrl-C that a destructor swallowed meanwhile
+            if done:
+                pending -= done
+                idle_since = None
+                yield done
+                continue
+            if cluster.workers() > 0:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > no_workers_timeout_s:
+                raise ClusterError(
+                    f"the Dask cluster at {cluster.address} has had no workers for {no_workers_timeout_s:g} s"
+                )
+        signals.check()  # the last batch's handling may have swallowed one too
 
 
 def cluster_failure(exc: BaseException, *, connected: bool = True) -> tuple[str, bool]:

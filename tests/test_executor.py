@@ -145,3 +145,23 @@ def test_a_killed_runs_engine_folder_is_swept_by_the_next(tmp_path: Path) -> Non
         assert Path(pool.scratch).name.startswith(f"narrator-engines-{os.getpid()}-")
     finally:
         pool.close()
+
+
+def test_a_ctrl_c_that_a_destructor_swallowed_is_raised_at_the_next_check(capfd: pytest.CaptureFixture[str]) -> None:
+    """A signal's KeyboardInterrupt raised inside __del__ is printed as "Exception ignored" and lost;
+    a run on a cluster (a Dask future's __del__) then finished as if never interrupted."""
+    from narrator.executor import SignalWatch
+
+    class Interrupting:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered now, inside the destructor
+            for _ in range(1000):  # the handler runs between these bytecodes
+                pass
+
+    with SignalWatch() as signals:
+        Interrupting()  # collected at once: its destructor swallows the interrupt
+        assert signals.caught == [signal.SIGINT]
+        with pytest.raises(KeyboardInterrupt):
+            signals.check()
+    assert "Exception ignored" not in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
