@@ -329,6 +329,18 @@ _output_option = click.option(
 )
 
 
+def _timeout_option(what: str) -> Callable[[F], F]:
+    """--timeout of the commands that fetch: how long ``what`` may take to answer."""
+    return click.option(
+        "--timeout",
+        "timeout_s",
+        type=click.FloatRange(1, 600),
+        default=30.0,
+        show_default=True,
+        help=f"Seconds {what} may take to answer.",
+    )
+
+
 def synthesis_options(command: F) -> F:
     """Where the sentences are synthesized and cached: the options narrate and update share."""
     options = [
@@ -925,14 +937,7 @@ def serve(folder: Path, host: str, port: int, base_url: str | None, verbose: boo
     help="TOML file of words and how to say them, for the source's articles.",
 )
 @click.option("--full-page", is_flag=True, help="Always read the item's linked page, never the feed's copy.")
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(1, 600),
-    default=30.0,
-    show_default=True,
-    help="Seconds a feed may take to answer.",
-)
+@_timeout_option("a feed")
 @translate_errors
 def follow(
     sources: tuple[str, ...],
@@ -1051,14 +1056,7 @@ def list_sources(output_dir: Path, as_json: bool) -> None:
 @main.command()
 @_output_option
 @click.option("--dry-run", is_flag=True, help="List what would be narrated; narrate nothing, write nothing.")
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(1, 600),
-    default=30.0,
-    show_default=True,
-    help="Seconds a feed or a page may take to answer.",
-)
+@_timeout_option("a feed or a page")
 @synthesis_options
 @click.option(
     "--cluster",
