@@ -362,8 +362,10 @@ def narrate_on_cluster(
             yield from failed
     except BaseException:
         library.release(*(claim for _step, claim in (*running.values(), *todo)))
-        if unrendered and render_each:  # what was recorded is published before the run ends
-            with contextlib.suppress(NarratorError, OSError):  # else by the next command's repair
+        # What was recorded is published before the run ends (an interrupt may have come between an
+        # episode's record and the flag above): else the next command's repair publishes it.
+        if render_each and (unrendered or not library.feed_is_current()):
+            with contextlib.suppress(NarratorError, OSError):
                 render(out, podcast, library, cover=narrator.cover)
         raise
     return narrated
