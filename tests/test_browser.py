@@ -485,14 +485,17 @@ def test_every_episode_of_a_thousand_is_one_link_after_another_away(
     thousand_episodes(served.folder, folder)
     running = start_server(folder)
     titles: list[str] = []
+    seen: list[tuple[str, int]] = []  # each page and how many episodes it showed, to say which fell short
     try:
         browser.get(running.page_url)
         pages = 0
         while True:
             pages += 1
-            titles += browser.execute_script(
+            on_page = browser.execute_script(
                 "return [...document.querySelectorAll('article.episode h3')].map(h => h.textContent)"
             )
+            titles += on_page
+            seen.append((browser.current_url.rsplit("/", 1)[-1], len(on_page)))
             older = browser.execute_script(
                 "const a = document.querySelector('nav.pages a[rel=prev]'); return a && a.href"
             )
@@ -505,7 +508,10 @@ def test_every_episode_of_a_thousand_is_one_link_after_another_away(
     with open_library(folder) as library:
         first = library.order()[0][0]
         (record,) = library.records([first])
-    assert pages == 10
-    assert len(titles) == len(set(titles)) == 1000
+    in_files = {
+        name: (folder / (name or "index.html")).read_text("utf-8").count('<article class="episode"') for name, _ in seen
+    }
+    assert pages == 10, seen
+    assert len(titles) == len(set(titles)) == 1000, f"shown {seen}, in the files {in_files}"
     assert titles[-1] == record.title  # the archive's last page ends with the podcast's first episode
     assert newer.endswith("/episodes-2.html")
