@@ -801,7 +801,7 @@ def settled(
         signals.check()  # the last batch's handling may have swallowed one too
 
 
-def cluster_failure(exc: BaseException, *, connected: bool = True) -> tuple[str, bool]:
+def cluster_failure(exc: BaseException, *, connected: bool = True, address: str = "") -> tuple[str, bool]:
     """Why a cluster's task failed, in one line, and whether the run may go on with other articles.
 
     KilledWorker: the article killed a worker each time it was tried (allowed-failures + 1
@@ -818,5 +818,8 @@ def cluster_failure(exc: BaseException, *, connected: bool = True) -> tuple[str,
     if name in ("CancelledError", "FutureCancelledError"):
         return f"the cluster cancelled it ({getattr(exc, 'reason', '') or exc})", False
     if name in ("CommClosedError", "StreamClosedError"):
+        # The scheduler's own connection (its address in the message), or any once the client has lost it.
+        if not connected or (address and address.partition("://")[2] in str(exc)):
+            return "the connection to the Dask scheduler was lost", False
         return f"the connection to the cluster was lost ({exc})", False
     return f"{type(exc).__name__}: {exc}", True

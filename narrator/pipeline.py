@@ -397,7 +397,7 @@ def received(
     except NarratorError as exc:  # raised on the worker, about this article
         return Failed(source, naming(exc, source))
     except Exception as exc:
-        reason, go_on = cluster_failure(exc, connected=cluster.connected())
+        reason, go_on = cluster_failure(exc, connected=cluster.connected(), address=cluster.address)
         if not go_on:
             raise ClusterError(f"{reason} ({cluster.address})") from exc
         return Failed(source, SynthesisError(f"could not be narrated on the cluster: {reason}", source))

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -476,6 +477,21 @@ def test_a_page_of_a_thousand_episodes_loads_fast(browser: Any, served: Served, 
     assert load_ms < 3000  # the budget is 1 s: three times it, for a machine shared with others
 
 
+def settled_titles(browser: Any) -> list[str]:
+    """The episode titles the page shows, once its document is complete and their number has stopped
+    changing (in the loaded fresh chroot the list was once read with 27 of a page's 100 parsed)."""
+    deadline = time.monotonic() + BROWSER_WAIT_S
+    script = "return [...document.querySelectorAll('article.episode h3')].map(h => h.textContent)"
+    last: list[str] | None = None
+    while True:
+        complete = browser.execute_script("return document.readyState") == "complete"
+        titles: list[str] = browser.execute_script(script)
+        if (complete and titles == last) or time.monotonic() > deadline:
+            return titles
+        last = titles
+        time.sleep(0.2)
+
+
 def test_every_episode_of_a_thousand_is_one_link_after_another_away(
     browser: Any, served: Served, tmp_path: Path
 ) -> None:
@@ -491,9 +507,7 @@ def test_every_episode_of_a_thousand_is_one_link_after_another_away(
         pages = 0
         while True:
             pages += 1
-            on_page = browser.execute_script(
-                "return [...document.querySelectorAll('article.episode h3')].map(h => h.textContent)"
-            )
+            on_page = settled_titles(browser)
             titles += on_page
             seen.append((browser.current_url.rsplit("/", 1)[-1], len(on_page)))
             older = browser.execute_script(

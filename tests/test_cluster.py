@@ -747,3 +747,22 @@ def test_clips_a_worker_got_without_word_timings_are_said_as_a_local_run_says_th
     note = "ferry.txt: 2 of 2 pieces came without word timings from pyttsx3; their captions are timed by estimate"
     assert f"narrator: {note}\n" in run.stderr
     assert settled_problems(tmp_path / "out") == []
+
+
+def test_a_closed_connection_to_the_scheduler_is_said_as_the_scheduler_lost() -> None:
+    """Which exception a lost scheduler surfaces as depends on timing: a cancelled future, or the
+    closed connection of a gather to it (seen in the fresh chroot); both are said the same way."""
+    from narrator.executor import cluster_failure
+
+    class CommClosedError(Exception):  # distributed.comm.core's, by name as cluster_failure knows it
+        pass
+
+    closed = CommClosedError(
+        "in <TCP (closed) ConnectionPool.gather local=tcp://127.0.0.1:59820 remote=tcp://127.0.0.1:37971>:"
+        " Stream is closed"
+    )
+    lost = ("the connection to the Dask scheduler was lost", False)
+    assert cluster_failure(closed, address="tcp://127.0.0.1:37971") == lost
+    assert cluster_failure(closed, connected=False, address="tcp://10.0.0.5:8786") == lost
+    reason, go_on = cluster_failure(closed, address="tcp://10.0.0.5:8786")  # a worker's connection
+    assert reason.startswith("the connection to the cluster was lost (in <TCP (closed)") and not go_on
