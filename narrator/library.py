@@ -411,6 +411,8 @@ class Library:
                 self._depth -= 1
             return
         with self._errors():
+            if self._db.in_transaction:  # left open by an interrupt (Ctrl-C) between BEGIN and its block
+                self._db.execute("ROLLBACK")  # undone, as the interrupted block would have been
             self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:

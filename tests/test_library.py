@@ -469,3 +469,14 @@ def test_a_dead_runs_garbage_never_takes_the_files_a_new_claim_writes(library: L
         again, files, title="t", author="", language="en", duration_ms=3250, body="First paragraph."
     )
     assert record.audio.name == "a.v2.mp3"
+
+
+def test_a_transaction_an_interrupt_left_open_is_undone_by_the_next(tmp_path: Path) -> None:
+    """A Ctrl-C between BEGIN and the block it guards left the transaction open, and the cleanup
+    after it (releasing the run's claims) failed: "cannot start a transaction within a transaction"."""
+    with open_library(tmp_path) as library:
+        library._db.execute("BEGIN IMMEDIATE")  # as the interrupted locked() left it
+        library._db.execute("INSERT INTO garbage (name) VALUES ('half.mp3')")
+        with library.locked():
+            assert library._query("SELECT COUNT(*) FROM garbage")[0][0] == 0  # the half-done work undone
+        assert not library._db.in_transaction
