@@ -465,7 +465,8 @@ class SignalWatch:
 
     def __exit__(self, *exc: object) -> None:
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            if signal.getsignal(signum) == self._noted:  # not where the handler before set another (SIGTERM's)
+                signal.signal(signum, previous)
         if self._previous:
             sys.unraisablehook = self._hook
 

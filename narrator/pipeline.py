@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .cover import Cover
+    from .engines import Voice
     from .executor import Cluster
     from .language import InstalledVoices
     from .lexicon import Lexicon
@@ -128,10 +129,8 @@ class Step:
     """What the episode's files depend on (``Narrator.build_key``)."""
     script: Script | None
     """The article segmented, when it is to be narrated; None when the library has it unchanged, or
-    when it is ``deferred``."""
-    deferred: bool = False
-    """On a cluster: to be segmented when it is sent to a worker, so that the workers start on the
-    first articles while this process segments the others (and holds a bounded number of scripts)."""
+    on a cluster when it is segmented only as it is sent to a worker (so that the workers start on
+    the first articles while this process segments the others, holding a bounded number of scripts)."""
 
 
 # --- the run ------------------------------------------------------------------------
@@ -363,10 +362,11 @@ def narrate_on_cluster(
     except BaseException:
         library.release(*(claim for _step, claim in (*running.values(), *todo)))
         # What was recorded is published before the run ends (an interrupt may have come between an
-        # episode's record and the flag above): else the next command's repair publishes it.
-        if render_each and (unrendered or not library.feed_is_current()):
+        # episode's record and ``unrendered``): else the next command's repair publishes it.
+        if render_each:
             with contextlib.suppress(NarratorError, OSError):
-                render(out, podcast, library, cover=narrator.cover)
+                if not library.feed_is_current():
+                    render(out, podcast, library, cover=narrator.cover)
         raise
     return narrated
 
@@ -507,7 +507,7 @@ def plan(narrator: Narrator, articles: Sequence[Article], *, as_new: bool) -> li
         if settings.cluster and narratable and id(article) in todo:
             # One article is known to be narratable (so the folder may be made): the others are
             # segmented as they are sent, and one with nothing to say fails then, on its own.
-            steps.append(Step(article, key, None, deferred=True))
+            steps.append(Step(article, key, None))  # segmented by Narrator.job
             continue
         try:
             script = narrator.segment(article) if id(article) in todo else None
@@ -879,6 +879,7 @@ class Narrator:
         self._progress = Progress()
         self._cluster: Cluster | None = None
         self._cluster_voices: InstalledVoices | None = None
+        self._warming: list[Future[tuple[tuple[Voice, ...], str, str]]] = []
         self._closing = contextlib.ExitStack()
 
     def __enter__(self) -> Narrator:
@@ -924,8 +925,9 @@ class Narrator:
             from .remote import describe_engine
 
             # Asked of every worker at once: each starts its engine now, not in its first article.
-            first, *_ = self.cluster.on_every_worker(describe_engine, self.settings.engine)
-            voices, default, _version = cluster_result(first, self.cluster, "list the engine's voices")
+            # The futures are kept for the run: a Dask future let go of may have its task cancelled.
+            self._warming = self.cluster.on_every_worker(describe_engine, self.settings.engine)
+            voices, default, _version = cluster_result(self._warming[0], self.cluster, "list the engine's voices")
             self._cluster_voices = InstalledVoices(voices=voices, default=default)
         return self._cluster_voices
 
@@ -1074,7 +1076,7 @@ class Narrator:
         from .synth import Voicing
 
         s = self.settings
-        script = step.script if step.script is not None else self.segment(step.article)  # a deferred one
+        script = step.script if step.script is not None else self.segment(step.article)  # segmented only now
         return ArticleJob(
             article=step.article,
             script=script,
